@@ -1,0 +1,37 @@
+#include "cli/cli.hpp"
+
+#include <exception>
+#include <iostream>
+
+#include "cli/command.hpp"
+#include "error.hpp"
+#include "version.hpp"
+
+namespace mdevrun::cli {
+
+int run(int argc, char** argv) {
+  CLI::App app{"mdevrun: start QEMU virtual machines that use a Linux mediated device (mdev)"};
+  app.set_version_flag("--version", std::string("mdevrun ") + kVersion);
+  app.require_subcommand(1);
+  Action action;
+  add_start(app, action);
+  add_check(app, action);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? 0 : static_cast<int>(ExitCode::usage);
+  }
+  try {
+    return action ? action() : 0;
+  } catch (const Error& e) {
+    std::cerr << "mdevrun: " << e.what() << "\n";
+    return static_cast<int>(e.code());
+  } catch (const std::exception& e) {
+    std::cerr << "mdevrun: internal error: " << e.what() << "\n";
+    return static_cast<int>(ExitCode::failure);
+  }
+}
+
+}  // namespace mdevrun::cli

@@ -1,0 +1,17 @@
+#pragma once
+// How subcommands plug into the CLI (the CLI11 "subcommands in files" pattern): each add_X creates
+// its subcommand with an options struct and, when the subcommand is chosen, sets `action` to the
+// function that runs it. Parsing finishes before anything runs, so parsing stays testable.
+
+#include <functional>
+
+#include <CLI/CLI.hpp>
+
+namespace mdevrun::cli {
+
+using Action = std::function<int()>;
+
+void add_start(CLI::App& app, Action& action);
+void add_check(CLI::App& app, Action& action);
+
+}  // namespace mdevrun::cli

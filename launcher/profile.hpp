@@ -1,0 +1,104 @@
+#pragma once
+// A guest profile after loading and validation: plain data, every default applied, every path made
+// absolute (relative paths are relative to the profile file that named them). See README "Profile".
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace mdevrun {
+
+enum class OnOffAuto { off, on, automatic };
+
+struct MachineSpec {
+  std::string type = "q35";     ///< q35 | pc
+  std::string accel = "kvm";    ///< kvm | tcg | ... (passed to -machine accel=)
+  std::string cpu;              ///< default: "host" with kvm, "max" otherwise
+  int cpus = 2;
+  std::uint64_t memory_mib = 2048;
+};
+
+struct MdevSpec {
+  std::string id;                     ///< qemu device id, unique in the profile
+  std::optional<std::string> parent;  ///< sysfs parent name (e.g. 0000:00:02.0); none: auto-pick
+  std::string type;                   ///< mdev type (e.g. i915-GVTg_V4_4)
+  std::optional<std::string> uuid;    ///< lower-case; none: derived from the profile name and id
+  OnOffAuto display = OnOffAuto::off;
+  std::optional<bool> rombar;         ///< none: qemu's default (on)
+  bool ramfb = false;                 ///< needs vfio-pci-nohotplug: the device cannot be unplugged
+  bool x_igd_opregion = false;
+  bool vm_uuid = false;               ///< pass the mdev UUID as -uuid (NVIDIA vGPU needs it)
+};
+
+struct DisplaySpec {
+  std::string backend = "gtk";  ///< gtk|sdl|spice-app|spice|egl-headless|vnc|dbus|none
+  bool gl = false;
+  std::optional<std::string> rendernode;  ///< e.g. /dev/dri/renderD128
+  std::optional<std::string> listen;      ///< vnc: "host:display"; spice: address
+};
+
+struct DiskSpec {
+  std::filesystem::path file;
+  std::string format;                ///< default: qcow2 for *.qcow2, raw otherwise
+  std::string interface = "virtio";  ///< virtio | ide | scsi | nvme
+  bool read_only = false;
+  bool snapshot = false;             ///< writes go to a temporary overlay, thrown away on exit
+};
+
+struct NetworkSpec {
+  std::string mode;                   ///< user | bridge | tap
+  std::string model = "virtio-net-pci";
+  std::optional<std::string> mac;
+  std::vector<std::string> hostfwd;   ///< user mode: e.g. "tcp::2222-:22"
+  std::optional<std::string> bridge;  ///< bridge mode: host bridge name (qemu-bridge-helper)
+  std::optional<std::string> ifname;  ///< tap mode: existing tap interface
+};
+
+struct FirmwareSpec {
+  std::string type = "bios";  ///< bios | uefi
+  std::filesystem::path code; ///< uefi: OVMF code (read-only)
+  std::filesystem::path vars; ///< uefi: OVMF vars template, copied per run
+};
+
+struct KernelSpec {
+  std::filesystem::path image;
+  std::optional<std::filesystem::path> initrd;
+  std::optional<std::string> append;
+};
+
+struct SerialSpec {
+  std::string mode = "none";  ///< none | stdio | file
+  std::filesystem::path path; ///< file mode
+};
+
+struct DeviceSpec {
+  std::string id;
+  std::string driver;
+  std::map<std::string, std::string> properties;  ///< sorted: argv order is deterministic
+  bool slot = false;  ///< PCI device that gets its own hot-pluggable slot (like an mdev)
+};
+
+struct QemuSpec {
+  std::string binary = "qemu-system-x86_64";
+  std::vector<std::string> args;  ///< appended verbatim after everything mdevrun generates
+};
+
+struct Profile {
+  std::filesystem::path file;  ///< the profile file it was loaded from (absolute)
+  std::string name;
+  MachineSpec machine;
+  std::vector<MdevSpec> mdevs;
+  DisplaySpec display;
+  std::vector<DiskSpec> disks;
+  std::vector<NetworkSpec> network;
+  FirmwareSpec firmware;
+  std::optional<KernelSpec> kernel;
+  SerialSpec serial;
+  std::vector<DeviceSpec> devices;
+  QemuSpec qemu;
+};
+
+}  // namespace mdevrun

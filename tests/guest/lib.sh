@@ -1,0 +1,140 @@
+# shellcheck shell=bash
+# Shared helpers for tests/guest/*.sh and tests/e2e/*.sh.
+# Sourced, not executed. Callers run with `set -euo pipefail`.
+#
+# Everything heavy lives under $MDEVRUN_CACHE (default: <repo>/.cache):
+#   debs/                      downloaded .deb files (apt-get download)
+#   kernel/<pkg>_<ver>/        dpkg -x of the kernel image package (+ modules.dep)
+#   guest/                     tests/guest/build-guest.sh output
+#   e2e/                       tests/e2e/build-image.sh output
+
+MDEVRUN_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+CACHE=${MDEVRUN_CACHE:-$MDEVRUN_ROOT/.cache}
+
+log() { printf '[%s] %s\n' "${LOG_TAG:-mdevrun-test}" "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+# ensure_pkgs PKG...: install Debian packages that are not installed yet.
+# Idempotent and quiet; runs `apt-get update` only when a package is unknown
+# to apt (fresh CI containers ship without package lists).
+ensure_pkgs() {
+    local missing=() p
+    for p in "$@"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' \
+            || missing+=("$p")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    log "installing: ${missing[*]}"
+    [ "$(id -u)" -eq 0 ] || die "need root to apt-get install ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    if ! apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; then
+        apt-get update -qq
+        apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    fi
+}
+
+# pkg_version PKG: candidate version of PKG from the apt cache (no network).
+pkg_version() {
+    local v
+    v=$(apt-cache policy "$1" 2>/dev/null | awk '/Candidate:/ {print $2}')
+    if [ -z "$v" ] || [ "$v" = "(none)" ]; then
+        apt-get update -qq
+        v=$(apt-cache policy "$1" | awk '/Candidate:/ {print $2}')
+    fi
+    [ -n "$v" ] && [ "$v" != "(none)" ] || die "package $1 not available from apt"
+    echo "$v"
+}
+
+# kernel_pkg: the versioned image package linux-image-amd64 currently depends
+# on, e.g. linux-image-6.1.0-56-amd64. Override with MDEVRUN_KERNEL_PKG.
+kernel_pkg() {
+    if [ -n "${MDEVRUN_KERNEL_PKG:-}" ]; then echo "$MDEVRUN_KERNEL_PKG"; return; fi
+    local p
+    pkg_version linux-image-amd64 >/dev/null   # makes sure the lists exist
+    p=$(apt-cache depends linux-image-amd64 | awk '/Depends: linux-image-[0-9]/ {print $2; exit}')
+    [ -n "$p" ] || die "cannot resolve the kernel package behind linux-image-amd64"
+    echo "$p"
+}
+
+# fetch_deb PKG VERSION: print the path of PKG_VERSION_*.deb in $CACHE/debs,
+# downloading it with `apt-get download` if it is not there yet.
+fetch_deb() {
+    local pkg=$1 ver=$2 dir=$CACHE/debs f
+    mkdir -p "$dir"
+    # Debian file names encode the epoch colon as %3a.
+    f=$(ls "$dir/${pkg}_${ver//:/%3a}_"*.deb 2>/dev/null | head -n1 || true)
+    if [ -z "$f" ]; then
+        log "apt-get download $pkg=$ver"
+        # Sandbox user root: _apt cannot write into a root-owned cache dir.
+        (cd "$dir" && apt-get download -qq -o APT::Sandbox::User=root "$pkg=$ver" >/dev/null)
+        f=$(ls "$dir/${pkg}_${ver//:/%3a}_"*.deb | head -n1)
+    fi
+    echo "$f"
+}
+
+# extract_deb DEB DEST: dpkg -x DEB into DEST once (DEST/.extracted marks it done).
+extract_deb() {
+    local deb=$1 dest=$2
+    [ -e "$dest/.extracted" ] && return 0
+    log "dpkg -x $(basename "$deb")"
+    rm -rf "$dest"; mkdir -p "$dest"
+    dpkg -x "$deb" "$dest"
+    touch "$dest/.extracted"
+}
+
+# kernel_tree: extract the kernel image package into $CACHE/kernel/<pkg>_<ver>
+# and generate modules.dep there (the .deb does not ship it; its postinst runs
+# depmod). Sets KPKG, KPKG_VER, KTREE, KVER (uname -r), KMODDIR.
+kernel_tree() {
+    KPKG=$(kernel_pkg)
+    KPKG_VER=$(pkg_version "$KPKG")
+    KTREE=$CACHE/kernel/${KPKG}_${KPKG_VER}
+    if [ ! -e "$KTREE/.extracted" ]; then
+        extract_deb "$(fetch_deb "$KPKG" "$KPKG_VER")" "$KTREE"
+    fi
+    KVER=$(ls "$KTREE/lib/modules" | head -n1)
+    KMODDIR=$KTREE/lib/modules/$KVER
+    if [ ! -s "$KMODDIR/modules.dep" ]; then
+        # busybox depmod (symbol based, same result as kmod's) avoids needing kmod.
+        busybox depmod -b "$KTREE" "$KVER"
+    fi
+}
+
+# mod_closure NAME...: print the .ko paths (relative to $KMODDIR) needed to load
+# the given modules, dependencies first, each once. Reads $KMODDIR/modules.dep.
+mod_closure() {
+    awk -v want="$*" '
+        function base(p) { sub(/.*\//, "", p); sub(/\.ko(\.xz|\.zst|\.gz)?$/, "", p); gsub(/-/, "_", p); return p }
+        function visit(m,   n, i, d) {
+            if (m in done) return
+            done[m] = 1
+            if (!(m in path)) { print "mod_closure: unknown module " m > "/dev/stderr"; exit 1 }
+            n = split(deps[m], d, " ")
+            for (i = n; i >= 1; i--) visit(base(d[i]))
+            print path[m]
+        }
+        {
+            p = $1; sub(/:$/, "", p)
+            m = base(p); path[m] = p
+            $1 = ""; deps[m] = $0
+        }
+        END {
+            n = split(want, w, " ")
+            for (i = 1; i <= n; i++) { x = w[i]; gsub(/-/, "_", x); visit(x) }
+        }' "$KMODDIR/modules.dep"
+}
+
+# copy_module REL DEST_DIR: copy one module into DEST_DIR as plain .ko
+# (decompressing .ko.xz/.ko.zst if the kernel package ships them compressed,
+# so busybox insmod can load it without in-kernel decompression support).
+copy_module() {
+    local rel=$1 dest=$2 name
+    name=$(basename "$rel"); name=${name%.xz}; name=${name%.zst}; name=${name%.gz}
+    case "$rel" in
+        *.xz)  xz -dc "$KMODDIR/$rel" >"$dest/$name" ;;
+        *.zst) zstd -qdc "$KMODDIR/$rel" >"$dest/$name" ;;
+        *.gz)  gzip -dc "$KMODDIR/$rel" >"$dest/$name" ;;
+        *)     cp "$KMODDIR/$rel" "$dest/$name" ;;
+    esac
+    echo "$name"
+}
