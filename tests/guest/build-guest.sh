@@ -1,0 +1,165 @@
+#!/bin/bash
+# Build a tiny Linux guest for mdevrun integration tests (hot-unplug/plug,
+# ACPI power button). Debian packages only, no internet beyond the apt archive.
+#
+# Usage: tests/guest/build-guest.sh [--force]
+#   env MDEVRUN_CACHE       cache root (default <repo>/.cache)
+#   env MDEVRUN_KERNEL_PKG  kernel package (default: what linux-image-amd64 depends on)
+#
+# Output ($CACHE/guest/):
+#   vmlinux             uncompressed ELF kernel; qemu boots it via PVH (-kernel vmlinux),
+#                       which skips the bzImage real-mode setup + decompression (slow in TCG)
+#   vmlinuz             the Debian bzImage, kept as a fallback (-kernel vmlinuz works too)
+#   initramfs.cpio.gz   static busybox + /init + button/evdev modules
+#   cmdline             kernel command line to pass with -append
+#   stamp               cache key (kernel package + version + inputs); warm runs just print paths
+# The last line printed on stdout is the output directory.
+#
+# Guest behaviour (see /init below):
+#   - prints "MDEVRUN-GUEST-READY" on the serial console once the power-button
+#     watcher runs (i.e. the guest answers system_powerdown from then on);
+#   - prints "MDEVRUN-GUEST-PCI <add|remove> <slot> devices=<list>" on PCI hotplug events;
+#   - powers off (poweroff -f) on the ACPI power button (QMP system_powerdown).
+#   PCI hot-unplug on q35 uses ACPI PCI hotplug (CONFIG_HOTPLUG_PCI_ACPI=y in
+#   Debian's kernel, built in) and is answered by the kernel itself.
+set -euo pipefail
+
+LOG_TAG=build-guest
+. "$(dirname "$0")/lib.sh"
+
+FORCE=0
+[ "${1:-}" = "--force" ] && FORCE=1
+
+OUT=$CACHE/guest
+
+# Kernel command line:
+#   console=ttyS0   serial console (qemu -serial stdio / chardev); the markers go there
+#   quiet           keep boot chatter off the console: faster under TCG, easy to grep
+#   panic=-1        reboot immediately on panic (use with -no-reboot so qemu exits
+#                   instead of hanging)
+#   mitigations=off nothing to protect in a throwaway guest, saves a bit of TCG time
+CMDLINE="console=ttyS0 quiet panic=-1 mitigations=off"
+
+ensure_pkgs busybox-static xz-utils cpio gzip file
+BUSYBOX=/bin/busybox
+file -L "$BUSYBOX" | grep -q 'statically linked' || die "$BUSYBOX is not static (busybox-static?)"
+
+kernel_tree   # sets KPKG KPKG_VER KTREE KVER KMODDIR
+
+# Cache key: kernel package version + busybox version + this script and lib.sh.
+KEY="kernel=$KPKG=$KPKG_VER busybox=$(pkg_version busybox-static) cmdline=$CMDLINE"
+KEY="$KEY inputs=$(cat "$0" "$(dirname "$0")/lib.sh" | sha256sum | cut -c1-16)"
+
+if [ $FORCE = 0 ] && [ -f "$OUT/stamp" ] && [ "$(cat "$OUT/stamp")" = "$KEY" ]; then
+    log "up to date ($KPKG $KPKG_VER)"
+    ls -1 "$OUT"/vmlinux "$OUT"/vmlinuz "$OUT"/initramfs.cpio.gz "$OUT"/cmdline
+    echo "$OUT"
+    exit 0
+fi
+
+rm -rf "$OUT"; mkdir -p "$OUT"
+
+# --- kernel -----------------------------------------------------------------
+VMLINUZ=$KTREE/boot/vmlinuz-$KVER
+cp "$VMLINUZ" "$OUT/vmlinuz"
+
+# Debian's bzImage carries an xz-compressed vmlinux. Find the xz stream magic
+# (FD 37 7A 58 5A 00) and decompress from there; xz exits non-zero because of
+# the trailing data after the stream, so judge success by the ELF result.
+off=$(grep -abo $'\xfd7zXZ\x00' "$VMLINUZ" | head -n1 | cut -d: -f1 || true)
+[ -n "$off" ] || die "no xz stream in $VMLINUZ"
+tail -c +$((off + 1)) "$VMLINUZ" | xz -dcq >"$OUT/vmlinux.tmp" 2>/dev/null || true
+[ "$(head -c4 "$OUT/vmlinux.tmp" | od -An -tx1 | tr -d ' ')" = 7f454c46 ] \
+    || die "decompressed kernel is not ELF"
+# PVH boot needs the XEN_ELFNOTE_PHYS32_ENTRY note (type 0x12, CONFIG_PVH=y).
+if readelf -n "$OUT/vmlinux.tmp" 2>/dev/null | grep -q 'note type: (0x00000012)\|PHYS32_ENTRY'; then
+    mv "$OUT/vmlinux.tmp" "$OUT/vmlinux"
+else
+    log "WARNING: vmlinux has no PVH entry note; use vmlinuz"
+    rm -f "$OUT/vmlinux.tmp"; ln -s vmlinuz "$OUT/vmlinux"
+fi
+
+# --- initramfs ----------------------------------------------------------------
+ROOT=$OUT/rootfs
+mkdir -p "$ROOT"/{bin,sbin,usr/bin,usr/sbin,dev,proc,sys,run,tmp,var/log,var/run,etc/acpi/PWRF,lib/modules}
+
+cp "$BUSYBOX" "$ROOT/bin/busybox"
+# Applet symlinks at build time (no `busybox --install` work at boot).
+for a in $("$BUSYBOX" --list-full); do
+    [ -e "$ROOT/$a" ] || ln -s /bin/busybox "$ROOT/$a"
+done
+
+# /dev/console must exist before /init runs or init has no stdout.
+mknod -m 600 "$ROOT/dev/console" c 5 1
+mknod -m 666 "$ROOT/dev/null" c 1 3
+
+# Modules: button (ACPI power button -> input event) and evdev (/dev/input/event*,
+# which busybox acpid reads), plus dependencies from modules.dep, in load order.
+: >"$ROOT/etc/modules.load"
+for rel in $(mod_closure button evdev); do
+    copy_module "$rel" "$ROOT/lib/modules" >>"$ROOT/etc/modules.load"
+done
+
+# busybox acpid turns the KEY_POWER input event into the action "PWRF/00000080"
+# and runs /etc/acpi/PWRF/00000080.
+cat >"$ROOT/etc/acpi/PWRF/00000080" <<'EOF'
+#!/bin/sh
+echo "MDEVRUN-GUEST-POWEROFF" >/dev/console
+poweroff -f
+EOF
+chmod 755 "$ROOT/etc/acpi/PWRF/00000080"
+
+# uevent handler: report PCI hotplug on the console (event driven, no polling).
+cat >"$ROOT/etc/pci-uevent" <<'EOF'
+#!/bin/sh
+[ "$SUBSYSTEM" = pci ] || exit 0
+case "$ACTION" in add|remove) ;; *) exit 0 ;; esac
+echo "MDEVRUN-GUEST-PCI $ACTION ${PCI_SLOT_NAME:-?} devices=$(ls /sys/bus/pci/devices | tr '\n' ' ')" >/dev/console
+EOF
+chmod 755 "$ROOT/etc/pci-uevent"
+
+cat >"$ROOT/init" <<'EOF'
+#!/bin/sh
+# PID 1 of the mdevrun test guest (generated by tests/guest/build-guest.sh).
+export PATH=/bin:/sbin:/usr/bin:/usr/sbin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+exec </dev/console >/dev/console 2>&1
+
+for m in $(cat /etc/modules.load); do
+    insmod "/lib/modules/$m" || echo "MDEVRUN-GUEST-WARN insmod $m failed"
+done
+
+# acpid opens /dev/input/event* at start-up: wait for the power button's node.
+i=0
+until grep -qs 'Power Button' /sys/class/input/event*/device/name && ls /dev/input/event* >/dev/null 2>&1; do
+    i=$((i + 1)); [ $i -gt 50 ] && { echo "MDEVRUN-GUEST-WARN no power button input"; break; }
+    sleep 0.1
+done
+acpid -c /etc/acpi -l /dev/null -p /run/acpid.pid
+uevent /etc/pci-uevent >/dev/null 2>&1 &
+
+# Extra test hooks: /guest.d/*.sh in the initramfs run before READY.
+for f in /guest.d/*.sh; do [ -e "$f" ] && . "$f"; done
+
+echo "MDEVRUN-GUEST-PCI-LIST $(ls /sys/bus/pci/devices | tr '\n' ' ')"
+echo "MDEVRUN-GUEST-READY"
+
+# mdevrun.shell on the kernel command line: interactive shell on the console.
+if grep -qw mdevrun.shell /proc/cmdline; then
+    while :; do setsid cttyhack sh; done
+fi
+while :; do sleep 3600; done
+EOF
+chmod 755 "$ROOT/init"
+
+(cd "$ROOT" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) | gzip -9n >"$OUT/initramfs.cpio.gz"
+rm -rf "$ROOT"
+
+echo "$CMDLINE" >"$OUT/cmdline"
+echo "$KEY" >"$OUT/stamp"
+
+log "built guest for $KPKG $KPKG_VER (uname -r $KVER)"
+ls -1 "$OUT"/vmlinux "$OUT"/vmlinuz "$OUT"/initramfs.cpio.gz "$OUT"/cmdline
+echo "$OUT"
