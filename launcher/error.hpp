@@ -10,19 +10,19 @@ namespace mdevrun {
 /// Exit codes of the mdevrun program. The numbers are part of the CLI contract (README, scripts).
 enum class ExitCode : int {
   ok = 0,
-  failure = 1,           ///< runtime failure not covered below
-  usage = 2,             ///< bad command line or bad profile; nothing was touched
-  mdev = 3,              ///< mediated device missing, exhausted, or create/remove failed
-  qemu_start = 4,        ///< qemu exited or failed while starting
-  timeout = 5,           ///< an operation did not finish within its bound
-  qmp_error = 6,         ///< qemu answered a QMP command with an error reply
-  connect = 7,           ///< cannot connect to a QMP socket or the instance is not running
-  protocol = 8,          ///< the QMP peer broke the protocol
-  unplug_rejected = 9,   ///< the guest refused a hot-unplug (DEVICE_UNPLUG_GUEST_ERROR)
-  unplug_pending = 10,   ///< hot-unplug requested; the guest did not finish it within the timeout
-  busy = 11,             ///< the instance or mdev is already in use by another launcher or process
-  not_found = 12,        ///< no such instance or device
-  permission = 13,       ///< the user may not do this (sysfs write, /dev/vfio access); run as root
+  failure = 1,          ///< runtime failure not covered below
+  usage = 2,            ///< bad command line or bad profile; nothing was touched
+  mdev = 3,             ///< mediated device missing, exhausted, or create/remove failed
+  qemu_start = 4,       ///< qemu exited or failed while starting
+  timeout = 5,          ///< an operation did not finish within its bound
+  qmp_error = 6,        ///< qemu answered a QMP command with an error reply
+  connect = 7,          ///< cannot connect to a QMP socket or the instance is not running
+  protocol = 8,         ///< the QMP peer broke the protocol
+  unplug_rejected = 9,  ///< the guest refused a hot-unplug (DEVICE_UNPLUG_GUEST_ERROR)
+  unplug_pending = 10,  ///< hot-unplug requested; the guest did not finish it within the timeout
+  busy = 11,            ///< the instance or mdev is already in use by another launcher or process
+  not_found = 12,       ///< no such instance or device
+  permission = 13,      ///< the user may not do this (sysfs write, /dev/vfio access); run as root
 };
 
 class Error : public std::runtime_error {

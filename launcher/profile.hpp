@@ -14,9 +14,9 @@ namespace mdevrun {
 enum class OnOffAuto { off, on, automatic };
 
 struct MachineSpec {
-  std::string type = "q35";     ///< q35 | pc
-  std::string accel = "kvm";    ///< kvm | tcg | ... (passed to -machine accel=)
-  std::string cpu;              ///< default: "host" with kvm, "max" otherwise
+  std::string type = "q35";   ///< q35 | pc
+  std::string accel = "kvm";  ///< kvm | tcg | ... (passed to -machine accel=)
+  std::string cpu;            ///< default: "host" with kvm, "max" otherwise
   int cpus = 2;
   std::uint64_t memory_mib = 2048;
 };
@@ -27,10 +27,10 @@ struct MdevSpec {
   std::string type;                   ///< mdev type (e.g. i915-GVTg_V4_4)
   std::optional<std::string> uuid;    ///< lower-case; none: derived from the profile name and id
   OnOffAuto display = OnOffAuto::off;
-  std::optional<bool> rombar;         ///< none: qemu's default (on)
-  bool ramfb = false;                 ///< needs vfio-pci-nohotplug: the device cannot be unplugged
+  std::optional<bool> rombar;  ///< none: qemu's default (on)
+  bool ramfb = false;          ///< needs vfio-pci-nohotplug: the device cannot be unplugged
   bool x_igd_opregion = false;
-  bool vm_uuid = false;               ///< pass the mdev UUID as -uuid (NVIDIA vGPU needs it)
+  bool vm_uuid = false;  ///< pass the mdev UUID as -uuid (NVIDIA vGPU needs it)
 };
 
 struct DisplaySpec {
@@ -45,11 +45,11 @@ struct DiskSpec {
   std::string format;                ///< default: qcow2 for *.qcow2, raw otherwise
   std::string interface = "virtio";  ///< virtio | ide | scsi | nvme
   bool read_only = false;
-  bool snapshot = false;             ///< writes go to a temporary overlay, thrown away on exit
+  bool snapshot = false;  ///< writes go to a temporary overlay, thrown away on exit
 };
 
 struct NetworkSpec {
-  std::string mode;                   ///< user | bridge | tap
+  std::string mode;  ///< user | bridge | tap
   std::string model = "virtio-net-pci";
   std::optional<std::string> mac;
   std::vector<std::string> hostfwd;   ///< user mode: e.g. "tcp::2222-:22"
@@ -58,9 +58,10 @@ struct NetworkSpec {
 };
 
 struct FirmwareSpec {
-  std::string type = "bios";  ///< bios | uefi
-  std::filesystem::path code; ///< uefi: OVMF code (read-only)
-  std::filesystem::path vars; ///< uefi: OVMF vars template, copied per run
+  std::string type = "bios";            ///< bios | uefi
+  std::filesystem::path code;           ///< uefi: OVMF code (read-only)
+  std::filesystem::path vars_template;  ///< uefi: vars copied fresh into the runtime dir per run
+  std::filesystem::path vars;           ///< uefi: vars used in place (kept between runs)
 };
 
 struct KernelSpec {
@@ -70,8 +71,8 @@ struct KernelSpec {
 };
 
 struct SerialSpec {
-  std::string mode = "none";  ///< none | stdio | file
-  std::filesystem::path path; ///< file mode
+  std::string mode = "none";   ///< none | stdio | file
+  std::filesystem::path path;  ///< file mode
 };
 
 struct DeviceSpec {

@@ -10,10 +10,12 @@ namespace {
 
 // mdevrun's namespace for v5 UUIDs (a random v4 UUID fixed forever: changing it would orphan every
 // derived mdev on users' hosts).
-constexpr std::array<std::uint8_t, 16> kNamespace = {0x6f, 0x1d, 0x3c, 0x52, 0x8e, 0x4b, 0x4c, 0x1e,
-                                                     0x9a, 0x57, 0x2d, 0x0b, 0x61, 0xc3, 0x7e, 0x94};
+constexpr std::array<std::uint8_t, 16> kNamespace = {
+    0x6f, 0x1d, 0x3c, 0x52, 0x8e, 0x4b, 0x4c, 0x1e, 0x9a, 0x57, 0x2d, 0x0b, 0x61, 0xc3, 0x7e, 0x94};
 
-std::uint32_t rotl(std::uint32_t v, int n) { return (v << n) | (v >> (32 - n)); }
+std::uint32_t rotl(std::uint32_t v, int n) {
+  return (v << n) | (v >> (32 - n));
+}
 
 // SHA-1 (FIPS 180-4). Only used to derive names, never for security.
 std::array<std::uint8_t, 20> sha1(const std::vector<std::uint8_t>& input) {
@@ -28,8 +30,8 @@ std::array<std::uint8_t, 20> sha1(const std::vector<std::uint8_t>& input) {
     std::uint32_t w[80];
     for (int i = 0; i < 16; ++i) {
       const std::uint8_t* p = &msg[chunk + 4 * i];
-      w[i] = (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) | (std::uint32_t{p[2]} << 8) |
-             std::uint32_t{p[3]};
+      w[i] = (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) |
+             (std::uint32_t{p[2]} << 8) | std::uint32_t{p[3]};
     }
     for (int i = 16; i < 80; ++i) w[i] = rotl(w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16], 1);
     std::uint32_t a = h[0], b = h[1], c = h[2], d = h[3], e = h[4];
@@ -88,11 +90,10 @@ std::string derive_mdev_uuid(std::string_view profile_name, std::string_view dev
   digest[6] = static_cast<std::uint8_t>((digest[6] & 0x0f) | 0x50);  // version 5
   digest[8] = static_cast<std::uint8_t>((digest[8] & 0x3f) | 0x80);  // RFC 4122 variant
   char buf[37];
-  std::snprintf(buf, sizeof buf,
-                "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", digest[0],
-                digest[1], digest[2], digest[3], digest[4], digest[5], digest[6], digest[7],
-                digest[8], digest[9], digest[10], digest[11], digest[12], digest[13], digest[14],
-                digest[15]);
+  std::snprintf(
+      buf, sizeof buf, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+      digest[0], digest[1], digest[2], digest[3], digest[4], digest[5], digest[6], digest[7],
+      digest[8], digest[9], digest[10], digest[11], digest[12], digest[13], digest[14], digest[15]);
   return buf;
 }
 

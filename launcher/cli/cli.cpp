@@ -2,6 +2,7 @@
 
 #include <exception>
 #include <iostream>
+#include <string_view>
 
 #include "cli/command.hpp"
 #include "error.hpp"
@@ -26,7 +27,13 @@ int run(int argc, char** argv) {
   try {
     return action ? action() : 0;
   } catch (const Error& e) {
-    std::cerr << "mdevrun: " << e.what() << "\n";
+    // One line per problem, each prefixed, so a profile with three mistakes shows all three.
+    std::string_view rest = e.what();
+    while (!rest.empty()) {
+      const auto nl = rest.find('\n');
+      std::cerr << "mdevrun: " << rest.substr(0, nl) << "\n";
+      rest = nl == std::string_view::npos ? std::string_view() : rest.substr(nl + 1);
+    }
     return static_cast<int>(e.code());
   } catch (const std::exception& e) {
     std::cerr << "mdevrun: internal error: " << e.what() << "\n";

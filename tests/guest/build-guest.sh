@@ -18,7 +18,8 @@
 # Guest behaviour (see /init below):
 #   - prints "MDEVRUN-GUEST-READY" on the serial console once the power-button
 #     watcher runs (i.e. the guest answers system_powerdown from then on);
-#   - prints "MDEVRUN-GUEST-PCI <add|remove> <slot> devices=<list>" on PCI hotplug events;
+#   - prints "MDEVRUN-GUEST-PCI-LIST <slot>=<vendor>:<device> ..." just before READY, and
+#     "MDEVRUN-GUEST-PCI <add|remove> <slot> <VENDOR:DEVICE> devices=<list>" on PCI hotplug;
 #   - powers off (poweroff -f) on the ACPI power button (QMP system_powerdown).
 #   PCI hot-unplug on q35 uses ACPI PCI hotplug (CONFIG_HOTPLUG_PCI_ACPI=y in
 #   Debian's kernel, built in) and is answered by the kernel itself.
@@ -109,14 +110,23 @@ poweroff -f
 EOF
 chmod 755 "$ROOT/etc/acpi/PWRF/00000080"
 
+# PCI device list as "<slot>=<vendor>:<device>" words, e.g. 0000:01:00.0=4348:3253.
+cat >"$ROOT/bin/pci-list" <<'EOF'
+#!/bin/sh
+for d in /sys/bus/pci/devices/*; do
+    [ -e "$d/vendor" ] || continue
+    v=$(cat "$d/vendor"); i=$(cat "$d/device")
+    printf '%s=%s:%s ' "${d##*/}" "${v#0x}" "${i#0x}"
+done
+EOF
 # uevent handler: report PCI hotplug on the console (event driven, no polling).
 cat >"$ROOT/etc/pci-uevent" <<'EOF'
 #!/bin/sh
 [ "$SUBSYSTEM" = pci ] || exit 0
 case "$ACTION" in add|remove) ;; *) exit 0 ;; esac
-echo "MDEVRUN-GUEST-PCI $ACTION ${PCI_SLOT_NAME:-?} devices=$(ls /sys/bus/pci/devices | tr '\n' ' ')" >/dev/console
+echo "MDEVRUN-GUEST-PCI $ACTION ${PCI_SLOT_NAME:-?} ${PCI_ID:-} devices=$(pci-list)" >/dev/console
 EOF
-chmod 755 "$ROOT/etc/pci-uevent"
+chmod 755 "$ROOT/etc/pci-uevent" "$ROOT/bin/pci-list"
 
 cat >"$ROOT/init" <<'EOF'
 #!/bin/sh
@@ -137,13 +147,24 @@ until grep -qs 'Power Button' /sys/class/input/event*/device/name && ls /dev/inp
     i=$((i + 1)); [ $i -gt 50 ] && { echo "MDEVRUN-GUEST-WARN no power button input"; break; }
     sleep 0.1
 done
-acpid -c /etc/acpi -l /dev/null -p /run/acpid.pid
+# Start the watchers in the foreground-mode, backgrounded, and only announce
+# READY once they hold their fds: acpid opens /dev/input/event* after it
+# started, so a power button pressed right after READY would otherwise be lost.
+acpid -f -c /etc/acpi -l /dev/null -p /run/acpid.pid &
+apid=$!
 uevent /etc/pci-uevent >/dev/null 2>&1 &
+upid=$!
+i=0
+until ls -l /proc/$apid/fd 2>/dev/null | grep -q /dev/input/event &&
+      ls -l /proc/$upid/fd 2>/dev/null | grep -q 'socket:'; do
+    i=$((i + 1)); [ $i -gt 100 ] && { echo "MDEVRUN-GUEST-WARN watchers not ready"; break; }
+    sleep 0.05
+done
 
 # Extra test hooks: /guest.d/*.sh in the initramfs run before READY.
 for f in /guest.d/*.sh; do [ -e "$f" ] && . "$f"; done
 
-echo "MDEVRUN-GUEST-PCI-LIST $(ls /sys/bus/pci/devices | tr '\n' ' ')"
+echo "MDEVRUN-GUEST-PCI-LIST $(pci-list)"
 echo "MDEVRUN-GUEST-READY"
 
 # mdevrun.shell on the kernel command line: interactive shell on the console.

@@ -32,7 +32,8 @@ TEST(Uuid, DerivedUuidIsStableVersion5) {
 }  // namespace mdevrun
 
 namespace mdevrun {
-// Cross-checked with Python: uuid.uuid5(UUID('6f1d3c52-8e4b-4c1e-9a57-2d0b61c37e94'), 'dev-vm/gpu0').
+// Cross-checked with Python: uuid.uuid5(UUID('6f1d3c52-8e4b-4c1e-9a57-2d0b61c37e94'),
+// 'dev-vm/gpu0').
 TEST(Uuid, DerivedUuidMatchesRfc4122) {
   EXPECT_EQ(derive_mdev_uuid("dev-vm", "gpu0"), "5aa556c3-80f1-56fe-be16-82a0710b1a8c");
 }

@@ -1,0 +1,38 @@
+#pragma once
+// The qemu command line as data: a pure function of the profile, the resolved mdevs and the
+// instance's runtime paths. No I/O, deterministic: the same inputs always give the same argv.
+
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "profile.hpp"
+#include "resolved_mdev.hpp"
+
+namespace mdevrun {
+
+/// Files of one running instance that appear on the command line.
+struct QemuRuntimePaths {
+  std::filesystem::path qmp_socket;    ///< the supervisor's monitor
+  std::filesystem::path cli_socket;    ///< a second monitor for `mdevrun qmp/status/...`
+  std::filesystem::path uefi_vars;     ///< per-run copy of the vars template (uefi only)
+  std::filesystem::path spice_socket;  ///< local spice display
+};
+
+/// argv[0] is the qemu binary. `mdevs` must match `profile.mdevs` one to one, in order.
+std::vector<std::string> build_qemu_argv(const Profile& profile,
+                                         const std::vector<ResolvedMdev>& mdevs,
+                                         const QemuRuntimePaths& paths);
+
+/// The `-device` value for one mdev: also what `plug` sends with device_add.
+std::string mdev_device_option(const Profile& profile, const MdevSpec& spec,
+                               const ResolvedMdev& mdev);
+
+/// Id of the hot-pluggable slot (pcie-root-port) that holds device `id` on q35.
+std::string slot_id(std::string_view id);
+
+/// A value inside a qemu option string: qemu reads ",," as a literal comma.
+std::string escape_option_value(std::string_view value);
+
+}  // namespace mdevrun
