@@ -32,6 +32,7 @@ int run_dry_run(const StartOptions& o) {
 
 int run_start(const StartOptions& o) {
   if (o.dry_run) return run_dry_run(o);
+  load_profile(o.profile);  // a bad profile is a usage error before anything else
   throw Error(ExitCode::failure, "start is not implemented yet; use --dry-run");
 }
 

@@ -55,10 +55,10 @@ CMDLINE="console=ttyS0 quiet panic=-1 mitigations=off"
 ensure_pkgs busybox-static xz-utils cpio gzip file make gcc-12 libc6-dev libelf1 \
     qemu-system-x86 qemu-system-data seabios
 
+kernel_tree     # KPKG KPKG_VER KTREE KVER KMODDIR (from lib.sh)
+
 # Inner guest (and, reused, the outer kernel).
 GDIR=$("$HERE/../guest/build-guest.sh" | tail -n1)
-
-kernel_tree     # KPKG KPKG_VER KTREE KVER KMODDIR (from lib.sh)
 
 # ---------------------------------------------------------------------------
 # 1. Sample mdev modules, built out of tree against the Debian headers.
@@ -66,8 +66,9 @@ kernel_tree     # KPKG KPKG_VER KTREE KVER KMODDIR (from lib.sh)
 #    and Module.symvers must match the kernel we boot.
 # ---------------------------------------------------------------------------
 HDR_PKG=linux-headers-$KVER                                    # ...-56-amd64
-COMMON_PKG=$(acache depends "$HDR_PKG" | awk '/Depends: linux-headers-.*-common/ {print $2; exit}')
-KBUILD_PKG=$(acache depends "$HDR_PKG" | awk '/Depends: linux-kbuild-/ {print $2; exit}')
+HDR_DEPS=$(acache depends "$HDR_PKG")
+COMMON_PKG=$(awk '/Depends: linux-headers-.*-common/ {print $2; exit}' <<<"$HDR_DEPS")
+KBUILD_PKG=$(awk '/Depends: linux-kbuild-/ {print $2; exit}' <<<"$HDR_DEPS")
 SERIES=${KBUILD_PKG#linux-kbuild-}                             # 6.1
 SRC_PKG=linux-source-$SERIES
 [ -n "$COMMON_PKG" ] && [ -n "$KBUILD_PKG" ] || die "cannot resolve headers dependencies of $HDR_PKG"

@@ -33,10 +33,16 @@ cmd=(qemu-system-x86_64 -accel tcg -M q35 -cpu max -smp 2 -m 2048
 log "${cmd[*]}"
 t=$(date +%s.%N)
 set +e
-# Prefix each serial line with seconds since qemu started; keep a log.
-timeout "${E2E_TIMEOUT:-600}" "${cmd[@]}" </dev/null 2>&1 | awk -v t0="$t" '
-    { "date +%s.%N" | getline now; close("date +%s.%N"); printf "%7.2f %s\n", now - t0, $0; fflush() }' \
-    | tee "$logf"
+# Prefix each serial line with seconds since qemu started (bash's
+# EPOCHREALTIME: no process per line, no stdio buffering); keep a log.
+stamp_lines() {
+    local t0=${EPOCHREALTIME/./} line us
+    while IFS= read -r line; do
+        us=$(( ${EPOCHREALTIME/./} - t0 ))
+        printf '%4d.%02d %s\n' $((us / 1000000)) $((us % 1000000 / 10000)) "${line%$'\r'}"
+    done
+}
+timeout "${E2E_TIMEOUT:-600}" "${cmd[@]}" </dev/null 2>&1 | stamp_lines | tee "$logf"
 rc=${PIPESTATUS[0]}
 set -e
 log "outer VM ran $(elapsed "$t")s, qemu rc=$rc, log $logf"

@@ -48,7 +48,7 @@ file -L "$BUSYBOX" | grep -q 'statically linked' || die "$BUSYBOX is not static 
 kernel_tree   # sets KPKG KPKG_VER KTREE KVER KMODDIR
 
 # Cache key: kernel package version + busybox version + this script and lib.sh.
-KEY="kernel=$KPKG=$KPKG_VER busybox=$(pkg_version busybox-static) cmdline=$CMDLINE"
+KEY="kernel=$KPKG=$KPKG_VER busybox=$(dpkg-query -W -f='${Version}' busybox-static) cmdline=$CMDLINE"
 KEY="$KEY inputs=$(cat "$0" "$(dirname "$0")/lib.sh" | sha256sum | cut -c1-16)"
 
 if [ $FORCE = 0 ] && [ -f "$OUT/stamp" ] && [ "$(cat "$OUT/stamp")" = "$KEY" ]; then

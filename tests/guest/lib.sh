@@ -18,10 +18,12 @@ die() { log "ERROR: $*"; exit 1; }
 # Idempotent and quiet; runs `apt-get update` only when a package is unknown
 # to apt (fresh CI containers ship without package lists).
 ensure_pkgs() {
-    local missing=() p
+    local missing=() p installed
+    # One dpkg-query for all packages (each process start counts on a busy box).
+    installed=" $(dpkg-query -W -f='${Package} ${Status}\n' "$@" 2>/dev/null \
+        | awk '/ install ok installed$/ {printf "%s ", $1}')"
     for p in "$@"; do
-        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' \
-            || missing+=("$p")
+        [[ $installed == *" $p "* ]] || missing+=("$p")
     done
     [ ${#missing[@]} -eq 0 ] && return 0
     log "installing: ${missing[*]}"
@@ -60,8 +62,11 @@ pkg_version() {
 kernel_pkg() {
     if [ -n "${MDEVRUN_KERNEL_PKG:-}" ]; then echo "$MDEVRUN_KERNEL_PKG"; return; fi
     local p
-    pkg_version linux-image-amd64 >/dev/null   # makes sure the lists exist
-    p=$(acache depends linux-image-amd64 | awk '/Depends: linux-image-[0-9]/ {print $2; exit}')
+    p=$(acache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/ {print $2; exit}')
+    if [ -z "$p" ]; then    # no package lists yet (fresh container)
+        apt-get update -qq
+        p=$(acache depends linux-image-amd64 | awk '/Depends: linux-image-[0-9]/ {print $2; exit}')
+    fi
     [ -n "$p" ] || die "cannot resolve the kernel package behind linux-image-amd64"
     echo "$p"
 }
@@ -94,10 +99,16 @@ extract_deb() {
 
 # kernel_tree: extract the kernel image package into $CACHE/kernel/<pkg>_<ver>
 # and generate modules.dep there (the .deb does not ship it; its postinst runs
-# depmod). Sets KPKG, KPKG_VER, KTREE, KVER (uname -r), KMODDIR.
+# depmod). Sets KPKG, KPKG_VER, KTREE, KVER (uname -r), KMODDIR, and exports
+# MDEVRUN_KERNEL_PKG/_VER so child scripts skip the (slowish) apt-cache lookups.
 kernel_tree() {
     KPKG=$(kernel_pkg)
-    KPKG_VER=$(pkg_version "$KPKG")
+    if [ "${MDEVRUN_KERNEL_PKG:-}" = "$KPKG" ] && [ -n "${MDEVRUN_KERNEL_VER:-}" ]; then
+        KPKG_VER=$MDEVRUN_KERNEL_VER
+    else
+        KPKG_VER=$(pkg_version "$KPKG")
+    fi
+    export MDEVRUN_KERNEL_PKG=$KPKG MDEVRUN_KERNEL_VER=$KPKG_VER
     KTREE=$CACHE/kernel/${KPKG}_${KPKG_VER}
     if [ ! -e "$KTREE/.extracted" ]; then
         extract_deb "$(fetch_deb "$KPKG" "$KPKG_VER")" "$KTREE"

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Whole-program checks of `start --dry-run` and `check PROFILE`: output, exit codes, and that a
+# bad profile touches nothing (no runtime directory, no sysfs write).
+set -uo pipefail
+mdevrun=$1
+src=$2
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+export MDEVRUN_RUNTIME_DIR=$tmp/run MDEVRUN_SYSFS_ROOT=$tmp/sys
+passed=0 failed=0
+ok() { passed=$((passed + 1)); echo "ok   $1"; }
+bad() { failed=$((failed + 1)); echo "FAIL $1"; }
+
+out=$("$mdevrun" start --dry-run "$src/profiles/gvtg-desktop.json" 2>"$tmp/err"); rc=$?
+[ $rc -eq 0 ] && ok "dry run exits 0" || bad "dry run exit $rc"
+grep -q -- "-nodefaults" <<<"$out" && grep -q -- "-display gtk,gl=on" <<<"$out" &&
+  grep -q -- "-device vfio-pci,id=gpu0,sysfsdev=$tmp/sys/bus/mdev/devices/4dd50f26-ec08-11e8-b838-4bc3356865b6,display=on,rombar=0" <<<"$out" &&
+  ok "seed line" || bad "seed line: $out"
+grep -q "would create mdev 4dd50f26-ec08-11e8-b838-4bc3356865b6" "$tmp/err" && ok "says what it would create" || bad "stderr: $(cat "$tmp/err")"
+
+json=$("$mdevrun" start --dry-run --json "$src/profiles/gvtg-desktop.json" 2>/dev/null)
+/usr/bin/python3 -c 'import json,sys; a=json.loads(sys.argv[1]); assert a[0]=="qemu-system-x86_64" and "-nodefaults" in a' "$json" &&
+  ok "--json is a JSON array" || bad "--json: $json"
+
+# The printed command, run through a shell, gives back the same argv.
+printf '%s\n' "$out" | sed 's/^/set -- /' > "$tmp/words.sh"
+echo '/usr/bin/python3 -c "import json,sys; print(json.dumps(sys.argv[1:]))" "$@"' >> "$tmp/words.sh"
+[ "$(bash "$tmp/words.sh")" = "$(/usr/bin/python3 -c 'import json,sys; print(json.dumps(json.loads(sys.argv[1])))' "$json")" ] &&
+  ok "shell quoting round-trips" || bad "shell quoting"
+
+printf '{"name": "vm",\n "mdevs": [{"id": "g", "type": "t", "uuid": "nope"}]}' > "$tmp/bad.json"
+err=$("$mdevrun" start --dry-run "$tmp/bad.json" 2>&1 >/dev/null); rc=$?
+[ $rc -eq 2 ] && ok "bad profile exits 2" || bad "bad profile exit $rc"
+[ "$(wc -l <<<"$err")" -eq 1 ] && grep -q "bad.json:2: /mdevs/0/uuid: \"nope\" is not a UUID" <<<"$err" &&
+  ok "one-line error with file, line, pointer" || bad "error text: $err"
+"$mdevrun" start "$tmp/bad.json" >/dev/null 2>&1; rc=$?
+[ $rc -eq 2 ] && [ ! -e "$tmp/run" ] && [ ! -e "$tmp/sys" ] && ok "bad profile touches nothing" || bad "start on bad profile: rc $rc, $(ls "$tmp")"
+
+"$mdevrun" check "$src/profiles/gvtg-desktop.json" >/dev/null; rc=$?
+[ $rc -eq 0 ] && ok "check accepts the seed profile" || bad "check exit $rc"
+"$mdevrun" check "$tmp/bad.json" >/dev/null 2>&1; rc=$?
+[ $rc -eq 2 ] && ok "check rejects a bad profile with 2" || bad "check exit $rc"
+"$mdevrun" start --no-such-flag >/dev/null 2>&1; rc=$?
+[ $rc -eq 2 ] && ok "unknown flag exits 2" || bad "unknown flag exit $rc"
+"$mdevrun" --version | grep -q '^mdevrun [0-9]' && ok "--version" || bad "--version"
+
+echo "$passed passed, $failed failed"
+[ $failed -eq 0 ]
