@@ -149,7 +149,8 @@ class ArgvBuilder {
     }
     std::string dev;
     if (d.interface == "virtio") dev = "virtio-blk-pci";
-    if (d.interface == "ide") dev = "ide-hd";
+    // qemu refuses a read-only ide-hd; a read-only IDE disk is what installers expect: a CD-ROM.
+    if (d.interface == "ide") dev = d.read_only ? "ide-cd" : "ide-hd";
     if (d.interface == "scsi") dev = "scsi-hd";
     if (d.interface == "nvme") dev = "nvme";
     dev += ",id=" + dev_id + ",drive=" + drive_id;
