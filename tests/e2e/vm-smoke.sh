@@ -66,29 +66,42 @@ GROUP=$(basename "$(readlink "$DEV/iommu_group")")
 [ -c "/dev/vfio/$GROUP" ] || fail "/dev/vfio/$GROUP missing"
 echo "MDEVRUN-E2E-MDEV $UUID group=$GROUP driver=$(basename "$(readlink "$DEV/driver")")"
 
-# qemu_start EXTRA_ARGS...: start qemu with QMP on stdin/stdout through a fifo
-# (no socat/python in the image), fd 3 writes commands.
+# qemu_start ARGS...: start qemu with QMP on stdin/stdout through a fifo
+# (no socat/python in the image); qmp CMD writes a command on fd 3.
 qemu_start() {
     rm -f /tmp/qmp.in /tmp/qmp.out /tmp/qemu.err /tmp/inner.log
     mkfifo /tmp/qmp.in
     $QEMU -accel tcg -M q35 -m 256 -nodefaults -display none -no-reboot \
-        -qmp stdio -device "vfio-pci,id=mdev0,sysfsdev=$DEV" "$@" \
-        </tmp/qmp.in >/tmp/qmp.out 2>/tmp/qemu.err &
+        -qmp stdio "$@" </tmp/qmp.in >/tmp/qmp.out 2>/tmp/qemu.err &
     QPID=$!
     exec 3>/tmp/qmp.in
-    echo '{"execute":"qmp_capabilities"}' >&3
+    qmp '{"execute":"qmp_capabilities"}'
+}
+qmp() { echo "$1" >&3; }
+# qmp_wait PATTERN TIMEOUT_S: wait for PATTERN in QMP output written after the
+# last qmp_mark; fail at once on a QMP error reply.
+qmp_mark() { QMARK=$(wc -l </tmp/qmp.out); }
+qmp_wait() {
+    n=0
+    while :; do
+        new=$(tail -n +$((QMARK + 1)) /tmp/qmp.out)
+        case "$new" in *"$1"*) return 0 ;; *'"error"'*) fail "QMP error: $new" ;; esac
+        n=$((n + 1)); [ $n -gt $(($2 * 10)) ] && return 1
+        sleep 0.1
+    done
 }
 qemu_stop() {
-    echo '{"execute":"quit"}' >&3
+    qmp '{"execute":"quit"}'
     exec 3>&-
     wait "$QPID"
 }
 
 step inner-qemu-S
 t=$(now)
-qemu_start -S
-echo '{"execute":"query-pci"}' >&3
-wait_grep '"qdev_id": "mdev0"' /tmp/qmp.out 60 || fail "vfio-pci mdev0 not in query-pci"
+qemu_start -S -device "vfio-pci,id=mdev0,sysfsdev=$DEV"
+qmp_mark
+qmp '{"execute":"query-pci"}'
+qmp_wait '"qdev_id": "mdev0"' 60 || fail "vfio-pci mdev0 not in query-pci"
 # mtty's config space: vendor 0x4348 (17224), device 0x3253 (12883)
 ids=$(grep -o '"qdev_id": "mdev0"[^]]*' /tmp/qmp.out)
 case "$ids" in *'"device": 12883,'*'"vendor": 17224'*) ;; *) fail "mdev0 is not the mtty device: $ids" ;; esac
@@ -98,22 +111,26 @@ echo "MDEVRUN-E2E-TIME inner_qemu_S_query_pci=$(since "$t")s"
 if grep -qw 'mdevrun.inner=boot' /proc/cmdline; then
     step inner-boot
     t=$(now)
+    # mdev0 behind a root port: q35's pcie.0 does not support hot-unplug.
     qemu_start -device pcie-root-port,id=rp0,chassis=1,slot=1 \
+        -device "vfio-pci,id=mdev0,bus=rp0,sysfsdev=$DEV" \
         -serial file:/tmp/inner.log \
         -kernel /guest/vmlinux -initrd /guest/initramfs.cpio.gz -append "$(cat /guest/cmdline)"
-    # mdev0 is on the root bus (cold-plugged, like mdevrun does it); 4348:3253 = mtty
-    wait_grep MDEVRUN-GUEST-READY /tmp/inner.log 600 || fail "inner guest not ready"
+    wait_grep MDEVRUN-GUEST-READY /tmp/inner.log 900 || fail "inner guest not ready"
     echo "MDEVRUN-E2E-TIME inner_boot_to_ready=$(since "$t")s"
+    # 4348:3253 = mtty's vendor:device
     grep MDEVRUN-GUEST-PCI-LIST /tmp/inner.log | grep -q '=4348:3253' || fail "inner guest does not see mtty"
     t=$(now)
-    echo '{"execute":"device_del","arguments":{"id":"mdev0"}}' >&3
-    wait_grep '"device": "mdev0"' /tmp/qmp.out 120 || fail "no DEVICE_DELETED for mdev0"
+    qmp_mark
+    qmp '{"execute":"device_del","arguments":{"id":"mdev0"}}'
+    qmp_wait '"device": "mdev0"' 300 || fail "no DEVICE_DELETED for mdev0"
     echo "MDEVRUN-E2E-TIME inner_unplug=$(since "$t")s"
+    wait_grep 'MDEVRUN-GUEST-PCI remove' /tmp/inner.log 60 || fail "inner guest did not report the removal"
     t=$(now)
-    echo '{"execute":"system_powerdown"}' >&3
+    qmp '{"execute":"system_powerdown"}'
     n=0
     while kill -0 "$QPID" 2>/dev/null; do
-        n=$((n + 1)); [ $n -gt 600 ] && fail "inner qemu did not exit after system_powerdown"
+        n=$((n + 1)); [ $n -gt 1200 ] && fail "inner qemu did not exit after system_powerdown"
         sleep 0.1
     done
     exec 3>&-

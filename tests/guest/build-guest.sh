@@ -41,7 +41,7 @@ OUT=$CACHE/guest
 #   mitigations=off nothing to protect in a throwaway guest, saves a bit of TCG time
 CMDLINE="console=ttyS0 quiet panic=-1 mitigations=off"
 
-ensure_pkgs busybox-static xz-utils cpio gzip file
+ensure_pkgs busybox-static xz-utils cpio gzip file binutils   # binutils: readelf
 BUSYBOX=/bin/busybox
 file -L "$BUSYBOX" | grep -q 'statically linked' || die "$BUSYBOX is not static (busybox-static?)"
 
@@ -65,13 +65,17 @@ VMLINUZ=$KTREE/boot/vmlinuz-$KVER
 cp "$VMLINUZ" "$OUT/vmlinuz"
 
 # Debian's bzImage carries an xz-compressed vmlinux. Find the xz stream magic
-# (FD 37 7A 58 5A 00) and decompress from there; xz exits non-zero because of
-# the trailing data after the stream, so judge success by the ELF result.
-off=$(grep -abo $'\xfd7zXZ\x00' "$VMLINUZ" | head -n1 | cut -d: -f1 || true)
-[ -n "$off" ] || die "no xz stream in $VMLINUZ"
-tail -c +$((off + 1)) "$VMLINUZ" | xz -dcq >"$OUT/vmlinux.tmp" 2>/dev/null || true
-[ "$(head -c4 "$OUT/vmlinux.tmp" | od -An -tx1 | tr -d ' ')" = 7f454c46 ] \
-    || die "decompressed kernel is not ELF"
+# (FD 37 7A 58 5A 00; bash strings cannot hold the NUL, so FD 37 7A 58 5A is
+# matched) and decompress from there. xz exits non-zero because of the trailing
+# data after the stream, so success is judged by the result being ELF; a false
+# magic hit just moves on to the next candidate offset.
+is_elf() { [ "$(head -c4 "$1" | od -An -tx1 | tr -d ' ')" = 7f454c46 ]; }
+found=0
+for off in $(LC_ALL=C grep -abo $'\xfd7zXZ' "$VMLINUZ" | cut -d: -f1); do
+    tail -c +$((off + 1)) "$VMLINUZ" | xz -dcq >"$OUT/vmlinux.tmp" 2>/dev/null || true
+    if is_elf "$OUT/vmlinux.tmp"; then found=1; break; fi
+done
+[ $found = 1 ] || die "no xz-compressed ELF vmlinux found in $VMLINUZ"
 # PVH boot needs the XEN_ELFNOTE_PHYS32_ENTRY note (type 0x12, CONFIG_PVH=y).
 if readelf -n "$OUT/vmlinux.tmp" 2>/dev/null | grep -q 'note type: (0x00000012)\|PHYS32_ENTRY'; then
     mv "$OUT/vmlinux.tmp" "$OUT/vmlinux"
