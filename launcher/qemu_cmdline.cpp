@@ -49,7 +49,7 @@ class ArgvBuilder {
     serial();
     for (std::size_t i = 0; i < p_.mdevs.size(); ++i) {
       slot(p_.mdevs[i].id);
-      add("-device", mdev_device_option(p_, p_.mdevs[i], mdevs_[i]));
+      add("-device", device_option(mdev_device_properties(p_, p_.mdevs[i], mdevs_[i])));
     }
     for (const auto& d : p_.devices) device(d);
     for (std::size_t i = 0; i < p_.disks.size(); ++i) disk(p_.disks[i], i);
@@ -127,11 +127,7 @@ class ArgvBuilder {
 
   void device(const DeviceSpec& d) {
     if (d.slot) slot(d.id);
-    std::string opt = d.driver;
-    prop(opt, "id", d.id);
-    for (const auto& [k, v] : d.properties) prop(opt, k, v);
-    if (d.slot) prop(opt, "bus", p_.machine.type == "q35" ? slot_id(d.id) : "pci.0");
-    add("-device", opt);
+    add("-device", device_option(extra_device_properties(p_, d)));
   }
 
   void disk(const DiskSpec& d, std::size_t i) {
@@ -199,18 +195,31 @@ std::string slot_id(std::string_view id) {
   return "mdevrun-slot-" + std::string(id);
 }
 
-std::string mdev_device_option(const Profile& profile, const MdevSpec& spec,
-                               const ResolvedMdev& mdev) {
+DeviceProperties mdev_device_properties(const Profile& profile, const MdevSpec& spec,
+                                        const ResolvedMdev& mdev) {
   // ramfb exists only on the no-hotplug variant of vfio-pci.
-  std::string opt = spec.ramfb ? "vfio-pci-nohotplug" : "vfio-pci";
-  prop(opt, "id", spec.id);
-  prop(opt, "sysfsdev", mdev.sysfs_path.string());
-  opt += ",display=";
-  opt += on_off_auto(spec.display);
-  if (spec.rombar) opt += *spec.rombar ? ",rombar=1" : ",rombar=0";
-  if (spec.x_igd_opregion) opt += ",x-igd-opregion=on";
-  if (spec.ramfb) opt += ",ramfb=on";
-  prop(opt, "bus", profile.machine.type == "q35" ? slot_id(spec.id) : "pci.0");
+  DeviceProperties p = {{"driver", spec.ramfb ? "vfio-pci-nohotplug" : "vfio-pci"},
+                        {"id", spec.id},
+                        {"sysfsdev", mdev.sysfs_path.string()},
+                        {"display", on_off_auto(spec.display)}};
+  if (spec.rombar) p.emplace_back("rombar", *spec.rombar ? "1" : "0");
+  if (spec.x_igd_opregion) p.emplace_back("x-igd-opregion", "on");
+  if (spec.ramfb) p.emplace_back("ramfb", "on");
+  p.emplace_back("bus", profile.machine.type == "q35" ? slot_id(spec.id) : "pci.0");
+  return p;
+}
+
+DeviceProperties extra_device_properties(const Profile& profile, const DeviceSpec& spec) {
+  DeviceProperties p = {{"driver", spec.driver}, {"id", spec.id}};
+  for (const auto& [k, v] : spec.properties) p.emplace_back(k, v);
+  if (spec.slot) p.emplace_back("bus", profile.machine.type == "q35" ? slot_id(spec.id) : "pci.0");
+  return p;
+}
+
+std::string device_option(const DeviceProperties& properties) {
+  std::string opt = escape_option_value(properties.at(0).second);
+  for (std::size_t i = 1; i < properties.size(); ++i)
+    prop(opt, properties[i].first, properties[i].second);
   return opt;
 }
 

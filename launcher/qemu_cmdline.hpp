@@ -25,9 +25,19 @@ std::vector<std::string> build_qemu_argv(const Profile& profile,
                                          const std::vector<ResolvedMdev>& mdevs,
                                          const QemuRuntimePaths& paths);
 
-/// The `-device` value for one mdev: also what `plug` sends with device_add.
-std::string mdev_device_option(const Profile& profile, const MdevSpec& spec,
-                               const ResolvedMdev& mdev);
+/// One qemu device as (property, value) pairs, driver first: the same data makes the `-device`
+/// option and the device_add arguments of `plug`.
+using DeviceProperties = std::vector<std::pair<std::string, std::string>>;
+
+/// The mdev's device: driver, id, sysfsdev, display, rombar, ..., bus (its own slot).
+DeviceProperties mdev_device_properties(const Profile& profile, const MdevSpec& spec,
+                                        const ResolvedMdev& mdev);
+
+/// A profile device: driver, id, its properties, and bus when it has its own slot.
+DeviceProperties extra_device_properties(const Profile& profile, const DeviceSpec& spec);
+
+/// "driver,key=value,..." with every value escaped.
+std::string device_option(const DeviceProperties& properties);
 
 /// Id of the hot-pluggable slot (pcie-root-port) that holds device `id` on q35.
 std::string slot_id(std::string_view id);
