@@ -223,7 +223,7 @@ class Ensurer {
     for (const auto& type : candidates) {
       const int error = write_sysfs(type.dir / "create", r.uuid);
       if ((error == ENOSPC || error == EUSERS) && !spec.parent) {
-        exhausted.push_back(type.parent + ": " + errno_name(error));
+        exhausted.push_back(errno_name(error) + " on " + type.parent);
         continue;  // available_instances is only advisory: try the next parent
       }
       if (error != 0) create_failed(error, r.uuid, type);
@@ -239,7 +239,7 @@ class Ensurer {
     for (const auto& type : candidates) names.push_back(type.parent);
     throw Error(ExitCode::mdev, no_free_message(spec.type, join(names, " or "),
                                                 "create failed with " + join(exhausted) +
-                                                    " although available_instances was positive"));
+                                                    "; available_instances was stale"));
   }
 
   // The type on the named parent, checked: registered, offered, with a free instance.
