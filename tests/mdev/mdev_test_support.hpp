@@ -1,0 +1,112 @@
+#pragma once
+// Shared pieces of the fake-sysfs tests: a fixture owning one mounted fake sysfs and a private
+// runtime folder, and small helpers. Every wait is bounded; nothing sleeps to synchronise.
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <sys/wait.h>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "error.hpp"
+#include "fake_sysfs_fixture.hpp"
+#include "runtime_dir.hpp"
+
+namespace mdevrun::testing {
+
+inline constexpr const char* kUuid1 = "4dd50f26-ec08-11e8-b838-4bc3356865b6";
+inline constexpr const char* kUuid2 = "8a6b1f4e-2c3d-4e5f-8a9b-0c1d2e3f4a5b";
+
+class FuseTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(fuse_available()) << "fake sysfs tests need root and /dev/fuse";
+    char templ[] = "/tmp/mdevrun-rt.XXXXXX";
+    ASSERT_NE(::mkdtemp(templ), nullptr);
+    runtime_ = std::make_unique<RuntimeDir>(templ);
+  }
+  void TearDown() override {
+    fake_.reset();
+    std::error_code ec;
+    if (runtime_) std::filesystem::remove_all(runtime_->parent(), ec);
+  }
+
+  FakeSysfs& mount(const nlohmann::json& config) {
+    fake_ = std::make_unique<FakeSysfs>(config);
+    return *fake_;
+  }
+  FakeSysfs& fake() { return *fake_; }
+  RuntimeDir& runtime() { return *runtime_; }
+
+  /// Lock files left in the runtime's locks folder.
+  std::size_t lock_files() const {
+    std::error_code ec;
+    std::size_t n = 0;
+    for (std::filesystem::directory_iterator it(runtime_->locks_dir(), ec), end; !ec && it != end;
+         it.increment(ec))
+      ++n;
+    return n;
+  }
+
+  std::unique_ptr<FakeSysfs> fake_;
+  std::unique_ptr<RuntimeDir> runtime_;
+};
+
+/// Polls `condition` until it holds or `limit` passes (for state another process changes).
+inline bool eventually(const std::function<bool()>& condition,
+                       std::chrono::milliseconds limit = std::chrono::seconds(5)) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (!condition()) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return true;
+}
+
+/// Runs `f`, expecting an Error; returns it (fails the test when none is thrown).
+template <typename F>
+std::optional<Error> error_of(F&& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e;
+  }
+  ADD_FAILURE() << "no mdevrun::Error thrown";
+  return std::nullopt;
+}
+
+struct CommandResult {
+  int exit_code = -1;  ///< -1 when it did not exit normally
+  std::string out;     ///< stdout (stderr is passed through to the test's log)
+};
+
+/// Runs a shell command line under `timeout` (a hard deadline) and captures its stdout.
+inline CommandResult run_command(const std::string& command, int deadline_seconds = 30) {
+  CommandResult result;
+  const std::string line = "timeout -k 5 " + std::to_string(deadline_seconds) + " " + command;
+  FILE* pipe = ::popen(line.c_str(), "r");
+  if (!pipe) return result;
+  char buf[4096];
+  for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, pipe)) > 0;) result.out.append(buf, n);
+  const int status = ::pclose(pipe);
+  if (status != -1 && WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
+  return result;
+}
+
+/// One parent with one type: the smallest useful host.
+inline nlohmann::json one_type(const std::string& parent, const std::string& type, int instances,
+                               const std::string& full_errno = "ENOSPC") {
+  return {
+      {"parents",
+       {{{"name", parent},
+         {"types", {{{"type", type}, {"instances", instances}, {"full_errno", full_errno}}}}}}}};
+}
+
+}  // namespace mdevrun::testing

@@ -1,0 +1,93 @@
+// Discovery on a plain folder tree shaped like sysfs (no FUSE needed): the parts where real sysfs
+// has entries that are not UUIDs, which the fake does not produce on its own.
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "error.hpp"
+#include "mdev_discovery.hpp"
+#include "temp_dir.hpp"
+
+namespace mdevrun {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr const char* kUuid = "4dd50f26-ec08-11e8-b838-4bc3356865b6";
+
+class DiscoveryTreeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const fs::path sys = tmp_.path() / "sys";
+    roots_ = {sys, tmp_.path() / "dev"};
+    parent_ = sys / "devices/virtual/mtty/mtty";
+    type_ = parent_ / "mdev_supported_types/mtty-1";
+    fs::create_directories(type_ / "devices");
+    fs::create_directories(sys / "class/mdev_bus");
+    fs::create_directories(sys / "bus/mdev/devices");
+    fs::create_directories(sys / "kernel/iommu_groups/7");
+    fs::create_symlink("../../devices/virtual/mtty/mtty", sys / "class/mdev_bus/mtty");
+    write(type_ / "available_instances", "23\n");
+    write(type_ / "device_api", "vfio-pci\n");
+    fs::create_directories(parent_ / kUuid);
+    fs::create_symlink("../mdev_supported_types/mtty-1", parent_ / kUuid / "mdev_type");
+    fs::create_symlink("../../../../../kernel/iommu_groups/7", parent_ / kUuid / "iommu_group");
+    fs::create_symlink(std::string("../../../") + kUuid, type_ / "devices" / kUuid);
+    fs::create_symlink(std::string("../../../devices/virtual/mtty/mtty/") + kUuid,
+                       sys / "bus/mdev/devices" / kUuid);
+  }
+  static void write(const fs::path& p, const std::string& text) { std::ofstream(p) << text; }
+
+  testing::TempDir tmp_;
+  SysfsRoots roots_;
+  fs::path parent_, type_;
+};
+
+TEST_F(DiscoveryTreeTest, IgnoresEntriesThatAreNotUuids) {
+  write(type_ / "devices" / "README", "not a device");
+  fs::create_directories(roots_.sys / "bus/mdev/devices/power");
+  const auto type = read_type(roots_, "mtty", "mtty-1");
+  ASSERT_TRUE(type);
+  EXPECT_EQ(type->devices, (std::vector<std::string>{kUuid}));
+  EXPECT_EQ(type->available_instances, 23);
+  EXPECT_EQ(type->name, std::nullopt);
+  const auto devices = list_devices(roots_);
+  ASSERT_EQ(devices.size(), 1u);
+  EXPECT_EQ(devices[0].parent, "mtty");
+  EXPECT_EQ(devices[0].type, "mtty-1");
+  EXPECT_EQ(devices[0].iommu_group, 7);
+}
+
+TEST_F(DiscoveryTreeTest, ATypeFolderWithoutAttributesIsNotAType) {
+  fs::create_directories(parent_ / "mdev_supported_types/half-gone");
+  const auto parents = list_parents(roots_);
+  ASSERT_EQ(parents.size(), 1u);
+  ASSERT_EQ(parents[0].types.size(), 1u);
+  EXPECT_EQ(parents[0].types[0].type, "mtty-1");
+  EXPECT_FALSE(read_type(roots_, "mtty", "../mtty"));
+}
+
+TEST_F(DiscoveryTreeTest, AnUnparsableCountIsAnErrorNamingTheFile) {
+  write(type_ / "available_instances", "lots\n");
+  try {
+    list_parents(roots_);
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ExitCode::mdev);
+    EXPECT_EQ(std::string(e.what()),
+              "cannot parse " +
+                  (roots_.sys / "class/mdev_bus/mtty/mdev_supported_types/mtty-1/"
+                                "available_instances")
+                      .string() +
+                  ": \"lots\" is not a count");
+  }
+}
+
+TEST_F(DiscoveryTreeTest, ADeviceWithoutAGroupHasNone) {
+  fs::remove(parent_ / kUuid / "iommu_group");
+  EXPECT_EQ(find_device(roots_, kUuid)->iommu_group, std::nullopt);
+}
+
+}  // namespace
+}  // namespace mdevrun
