@@ -41,6 +41,13 @@ for m in vfio vfio_iommu_type1 mdev mtty mdpy mbochs; do
 done
 [ -c /dev/vfio/vfio ] || fail "/dev/vfio/vfio missing"
 
+# mdevrun binary, if build-image.sh was given one: its libraries must resolve.
+if [ -e /mdevrun/mdevrun ]; then
+    step mdevrun-binary
+    v=$(/mdevrun/mdevrun --version 2>&1) || fail "/mdevrun/mdevrun --version: $v"
+    echo "MDEVRUN-E2E-MDEVRUN-VERSION $v"
+fi
+
 # --- 2. mdev types -------------------------------------------------------------
 step types
 for t in /sys/class/mdev_bus/*/mdev_supported_types/*; do

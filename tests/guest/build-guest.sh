@@ -169,6 +169,7 @@ done
 for f in /guest.d/*.sh; do [ -e "$f" ] && . "$f"; done
 
 echo "MDEVRUN-GUEST-PCI-LIST $(pci-list)"
+echo "MDEVRUN-GUEST-UPTIME $(cut -d' ' -f1 /proc/uptime)"
 echo "MDEVRUN-GUEST-READY"
 
 # mdevrun.shell on the kernel command line: interactive shell on the console.
