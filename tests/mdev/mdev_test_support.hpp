@@ -28,8 +28,8 @@ class FuseTest : public ::testing::Test {
  protected:
   void SetUp() override {
     ASSERT_TRUE(fuse_available()) << "fake sysfs tests need root and /dev/fuse";
-    char templ[] = "/tmp/mdevrun-rt.XXXXXX";
-    ASSERT_NE(::mkdtemp(templ), nullptr);
+    std::string templ = "/tmp/mdevrun-rt.XXXXXX";
+    ASSERT_NE(::mkdtemp(templ.data()), nullptr);
     runtime_ = std::make_unique<RuntimeDir>(templ);
   }
   void TearDown() override {

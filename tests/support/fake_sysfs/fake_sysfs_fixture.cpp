@@ -53,8 +53,11 @@ bool fuse_available() {
 }
 
 FakeSysfs::FakeSysfs(const nlohmann::json& config) {
-  char templ[] = "/tmp/fake-sysfs.XXXXXX";
-  if (!::mkdtemp(templ)) throw std::runtime_error(std::string("mkdtemp: ") + std::strerror(errno));
+  // Below the build's own folder, so a check after the run can tell this build's leftovers apart.
+  fs::create_directories(FAKE_SYSFS_TMPDIR);
+  std::string templ = std::string(FAKE_SYSFS_TMPDIR) + "/fake-sysfs.XXXXXX";
+  if (!::mkdtemp(templ.data()))
+    throw std::runtime_error(std::string("mkdtemp: ") + std::strerror(errno));
   dir_ = templ;
   sys_ = dir_ / "sys";
   dev_ = dir_ / "dev";
