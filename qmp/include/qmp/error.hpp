@@ -15,8 +15,8 @@ namespace qmp {
 
 /// Failures of a QMP connection or call. Values start at 1 (0 is success).
 enum class error {
-  disconnected = 1,  ///< the monitor closed the connection (or it was closed); calls pending then
-                     ///< fail with this, and so do calls made afterwards
+  disconnected = 1,    ///< the monitor closed the connection (or it was closed); calls pending then
+                       ///< fail with this, and so do calls made afterwards
   timeout,             ///< the call or connect did not complete within its timeout
   cancelled,           ///< the call was cancelled by its owner (cancel(), close(), destruction)
   protocol_error,      ///< the peer broke QMP: invalid JSON, a non-object, an error without id, ...
