@@ -16,6 +16,8 @@ int run(int argc, char** argv) {
   Action action;
   add_start(app, action);
   add_check(app, action);
+  add_qmp(app, action);
+  add_events(app, action);
 
   try {
     app.parse(argc, argv);

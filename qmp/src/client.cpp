@@ -96,7 +96,7 @@ class client_impl : public std::enable_shared_from_this<client_impl> {
     try {
       endpoint = stream::endpoint(path);
     } catch (const boost::system::system_error& e) {  // path longer than sun_path
-      end(e.code(), "cannot connect to " + path + ": " + e.code().message());
+      end(e.code(), "cannot connect to " + path);
       return;
     }
     if (timeout > std::chrono::milliseconds::zero()) {
@@ -113,7 +113,7 @@ class client_impl : public std::enable_shared_from_this<client_impl> {
     socket_.async_connect(endpoint, [self = shared_from_this(), path](error_code ec) {
       if (self->phase_ != phase::connecting) return;
       if (ec) {
-        self->end(ec, "cannot connect to " + path + ": " + ec.message());
+        self->end(ec, "cannot connect to " + path);
         return;
       }
       self->start_read();

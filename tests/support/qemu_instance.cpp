@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -56,15 +55,11 @@ qemu_instance::qemu_instance(std::vector<std::string> extra_args, int monitors) 
     std::filesystem::remove_all(dir_);
     throw std::runtime_error("cannot run " + args[0] + ": " + std::strerror(rc));
   }
-  // Bounded poll for the sockets: qemu creates them before it runs the (stopped) machine.
+  // Bounded poll until every socket is listening. qemu binds (the file appears) before it listens,
+  // and a probe connect would take the monitor's one client slot, so read /proc/net/unix instead.
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   for (;;) {
-    bool all = true;
-    for (const auto& s : sockets_) {
-      struct stat st;
-      all = all && ::stat(s.c_str(), &st) == 0 && S_ISSOCK(st.st_mode);
-    }
-    if (all) return;
+    if (all_listening()) return;
     int status = 0;
     if (::waitpid(pid_, &status, WNOHANG) == pid_) {
       pid_ = -1;
@@ -81,6 +76,21 @@ qemu_instance::qemu_instance(std::vector<std::string> extra_args, int monitors) 
     const timespec pause{0, 2'000'000};  // 2 ms between checks of a bounded poll
     ::nanosleep(&pause, nullptr);
   }
+}
+
+bool qemu_instance::all_listening() const {
+  std::ifstream in("/proc/net/unix");
+  std::string line;
+  std::size_t found = 0;
+  while (std::getline(in, line)) {
+    // "Num RefCount Protocol Flags Type St Inode Path"; Flags 00010000 is __SO_ACCEPTCON (listening).
+    std::istringstream fields(line);
+    std::string num, refs, proto, flags, type, st, inode, path;
+    if (!(fields >> num >> refs >> proto >> flags >> type >> st >> inode >> path)) continue;
+    if (flags != "00010000") continue;
+    for (const auto& s : sockets_) found += path == s ? 1 : 0;
+  }
+  return found == sockets_.size();
 }
 
 qemu_instance::~qemu_instance() {

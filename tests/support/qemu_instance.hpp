@@ -32,6 +32,7 @@ class qemu_instance {
   static std::string binary();
 
  private:
+  bool all_listening() const;
   std::string dir_;
   std::vector<std::string> sockets_;
   pid_t pid_ = -1;
