@@ -18,6 +18,8 @@ int run(int argc, char** argv) {
   add_start(app, action);
   add_check(app, action);
   add_types(app, action);
+  add_qmp(app, action);
+  add_events(app, action);
 
   try {
     app.parse(argc, argv);

@@ -14,5 +14,7 @@ using Action = std::function<int()>;
 void add_start(CLI::App& app, Action& action);
 void add_check(CLI::App& app, Action& action);
 void add_types(CLI::App& app, Action& action);
+void add_qmp(CLI::App& app, Action& action);
+void add_events(CLI::App& app, Action& action);
 
 }  // namespace mdevrun::cli
