@@ -108,10 +108,13 @@ QemuProcess::QemuProcess(asio::io_context& ioc, const std::vector<std::string>& 
       bp::exe = exe, bp::args = std::vector<std::string>(argv.begin() + 1, argv.end()),
       bp::std_in<bp::null, (bp::std_out & bp::std_err)> impl_->pipe, ChildSetup{}, ioc,
       bp::on_exit =
-          [weak](int status, const std::error_code&) {
+          [weak](int, const std::error_code&) {
             if (auto self = weak.lock()) {
+              // The handler's own value folds signals into small numbers (SIGKILL looks like
+              // exit 9); the raw wait status tells them apart.
+              const int raw = self->child.native_exit_code();
+              self->status = WIFSIGNALED(raw) ? 128 + WTERMSIG(raw) : WEXITSTATUS(raw);
               self->exited = true;
-              self->status = status;
               self->maybe_done();
             }
           },
@@ -135,6 +138,10 @@ pid_t QemuProcess::pid() const {
 
 bool QemuProcess::running() const {
   return !impl_->exited;
+}
+
+bool QemuProcess::finished() const {
+  return impl_->exited && impl_->drained;
 }
 
 int QemuProcess::exit_status() const {

@@ -32,6 +32,8 @@ class QemuProcess {
 
   pid_t pid() const;
   bool running() const;
+  /// Exited and its output fully read (last_lines() is complete).
+  bool finished() const;
   /// Exit status as a shell reports it (128+signal for a signal); valid once !running().
   int exit_status() const;
 

@@ -20,6 +20,11 @@ int run(int argc, char** argv) {
   add_types(app, action);
   add_qmp(app, action);
   add_events(app, action);
+  add_status(app, action);
+  add_unplug(app, action);
+  add_plug(app, action);
+  add_stop(app, action);
+  add_list(app, action);
 
   try {
     app.parse(argc, argv);

@@ -1,3 +1,7 @@
+// `mdevrun start PROFILE [--dry-run [--json]] [--detach]`.
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <iostream>
 #include <memory>
 
@@ -8,6 +12,7 @@
 #include "launch_plan.hpp"
 #include "profile_loader.hpp"
 #include "shell_quote.hpp"
+#include "supervisor.hpp"
 
 namespace mdevrun::cli {
 namespace {
@@ -17,6 +22,7 @@ struct StartOptions {
   bool dry_run = false;
   bool json = false;
   bool detach = false;
+  double start_timeout_s = 30;
 };
 
 int run_dry_run(const StartOptions& o) {
@@ -30,10 +36,84 @@ int run_dry_run(const StartOptions& o) {
   return 0;
 }
 
+SupervisorOptions supervisor_options(const StartOptions& o, bool echo) {
+  SupervisorOptions so;
+  so.echo_qemu_output = echo;
+  so.start_timeout = std::chrono::milliseconds(static_cast<long long>(o.start_timeout_s * 1000));
+  return so;
+}
+
+void write_all(int fd, const std::string& text) {
+  std::size_t done = 0;
+  while (done < text.size()) {
+    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    if (n <= 0) return;
+    done += static_cast<std::size_t>(n);
+  }
+}
+
+// The supervisor runs in a child in its own session, so it outlives this command and the
+// terminal. It reports "exit code\nmessage" on the pipe once qemu is ready or start failed.
+int run_detached(const StartOptions& o, Profile profile) {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) throw Error(ExitCode::failure, "pipe failed");
+  const pid_t pid = ::fork();
+  if (pid < 0) throw Error(ExitCode::failure, "fork failed");
+  if (pid == 0) {
+    ::close(fds[0]);
+    ::setsid();
+    const int null = ::open("/dev/null", O_RDWR);
+    ::dup2(null, 0);
+    ::dup2(null, 1);
+    ::dup2(null, 2);
+    if (null > 2) ::close(null);
+    int code;
+    {
+      Supervisor vm(std::move(profile), supervisor_options(o, false));
+      try {
+        vm.start();
+      } catch (const Error& e) {
+        write_all(fds[1], std::to_string(static_cast<int>(e.code())) + "\n" + e.what());
+        ::close(fds[1]);
+        return static_cast<int>(e.code());
+      }
+      write_all(fds[1], "0\nstarted " + vm.name() + " (qemu pid " + std::to_string(vm.qemu_pid()) +
+                            "); `mdevrun status " + vm.name() + "`, `mdevrun stop " + vm.name() +
+                            "`");
+      ::close(fds[1]);
+      code = vm.supervise();
+    }
+    return code;
+  }
+  ::close(fds[1]);
+  std::string report;
+  char buf[4096];
+  for (ssize_t n; (n = ::read(fds[0], buf, sizeof buf)) != 0;) {
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    report.append(buf, static_cast<std::size_t>(n));
+  }
+  ::close(fds[0]);
+  const auto nl = report.find('\n');
+  if (nl == std::string::npos)
+    throw Error(ExitCode::failure, "the supervisor died while starting; see `mdevrun list`");
+  const int code = std::stoi(report.substr(0, nl));
+  if (code != 0) throw Error(static_cast<ExitCode>(code), report.substr(nl + 1));
+  std::cout << report.substr(nl + 1) << "\n";
+  return 0;
+}
+
 int run_start(const StartOptions& o) {
   if (o.dry_run) return run_dry_run(o);
-  load_profile(o.profile);  // a bad profile is a usage error before anything else
-  throw Error(ExitCode::failure, "start is not implemented yet; use --dry-run");
+  Profile profile = load_profile(o.profile);  // a bad profile is a usage error before anything
+  if (o.detach) return run_detached(o, std::move(profile));
+  Supervisor vm(std::move(profile), supervisor_options(o, true));
+  vm.start();
+  std::cerr << "mdevrun: " << vm.name() << " is running (qemu pid " << vm.qemu_pid()
+            << "); Ctrl-C stops it\n";
+  return vm.supervise();
 }
 
 }  // namespace
@@ -47,6 +127,8 @@ void add_start(CLI::App& app, Action& action) {
                 "Print the qemu command line and what would be created; change nothing");
   sub->add_flag("--json", o->json, "With --dry-run: print argv as a JSON array");
   sub->add_flag("--detach", o->detach, "Return once qemu is ready; a supervisor stays behind");
+  sub->add_option("--start-timeout", o->start_timeout_s,
+                  "Seconds from spawning qemu to its QMP monitor answering (default 30)");
   sub->callback([o, &action] { action = [o] { return run_start(*o); }; });
 }
 

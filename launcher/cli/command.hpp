@@ -16,5 +16,10 @@ void add_check(CLI::App& app, Action& action);
 void add_types(CLI::App& app, Action& action);
 void add_qmp(CLI::App& app, Action& action);
 void add_events(CLI::App& app, Action& action);
+void add_status(CLI::App& app, Action& action);
+void add_unplug(CLI::App& app, Action& action);
+void add_plug(CLI::App& app, Action& action);
+void add_stop(CLI::App& app, Action& action);
+void add_list(CLI::App& app, Action& action);
 
 }  // namespace mdevrun::cli

@@ -1,0 +1,58 @@
+// `mdevrun list [--json]`: running instances; stale ones (supervisor gone) are cleaned up.
+#include <ctime>
+#include <iostream>
+#include <memory>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/command.hpp"
+#include "instance_registry.hpp"
+
+namespace mdevrun::cli {
+namespace {
+
+struct ListOptions {
+  bool json = false;
+};
+
+int run_list(const ListOptions& o) {
+  const RuntimeDir runtime = RuntimeDir::from_env();
+  const SysfsRoots roots = SysfsRoots::from_env();
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& name : runtime.list_instances()) {
+    if (auto cleaned = clean_stale_instance(runtime, roots, name)) {
+      std::cerr << "mdevrun: " << *cleaned << "\n";
+      continue;
+    }
+    auto state = load_state(runtime.state_file(name));
+    if (!state) continue;  // starting right now
+    out.push_back(
+        {{"name", name},
+         {"qemu_pid", state->qemu_pid.value_or(0)},
+         {"supervisor_pid", state->supervisor_pid.value_or(0)},
+         {"uptime_seconds", static_cast<std::int64_t>(std::time(nullptr)) - state->started_at},
+         {"profile", state->profile.string()},
+         {"mdevs", state->mdevs.size()}});
+  }
+  if (o.json) {
+    std::cout << out.dump(2) << "\n";
+  } else if (out.empty()) {
+    std::cout << "no instances are running\n";
+  } else {
+    for (const auto& i : out)
+      std::cout << i["name"].get<std::string>() << "  qemu pid " << i["qemu_pid"] << "  up "
+                << i["uptime_seconds"] << " s  " << i["profile"].get<std::string>() << "\n";
+  }
+  return 0;
+}
+
+}  // namespace
+
+void add_list(CLI::App& app, Action& action) {
+  auto o = std::make_shared<ListOptions>();
+  auto* sub = app.add_subcommand("list", "List running instances (and clean up dead ones)");
+  sub->add_flag("--json", o->json, "JSON for scripts");
+  sub->callback([o, &action] { action = [o] { return run_list(*o); }; });
+}
+
+}  // namespace mdevrun::cli

@@ -1,0 +1,104 @@
+// `mdevrun status NAME|PROFILE [--json]`: run state, pid, uptime, mdevs, devices, sockets.
+#include <algorithm>
+#include <ctime>
+#include <iostream>
+#include <memory>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/command.hpp"
+#include "error.hpp"
+#include "instance_monitor.hpp"
+#include "profile_loader.hpp"
+#include "qmp_exit_code.hpp"
+
+namespace mdevrun::cli {
+namespace {
+using namespace std::chrono_literals;
+
+struct StatusOptions {
+  std::string target;
+  bool json = false;
+};
+
+std::string uptime_text(std::int64_t seconds) {
+  const auto h = seconds / 3600, m = seconds / 60 % 60, s = seconds % 60;
+  return (h ? std::to_string(h) + "h " : "") + (h || m ? std::to_string(m) + "m " : "") +
+         std::to_string(s) + "s";
+}
+
+int run_status(const StatusOptions& o) {
+  InstanceMonitor m = connect_instance(o.target, 5s);
+  const std::string& name = m.state.name;
+  nlohmann::json out;
+  translating_qmp_errors([&] {
+    const auto status = m.qmp->query_status();
+    out["status"] = status.ok() ? status.value.status : "unknown";
+    std::vector<std::string> attached;
+    const auto peripherals = m.qmp->qom_list("/machine/peripheral");
+    for (const auto& p : peripherals.value)
+      if (p.type.rfind("child<", 0) == 0) attached.push_back(p.name);
+    auto is_attached = [&](const std::string& id) {
+      return std::find(attached.begin(), attached.end(), id) != attached.end();
+    };
+    out["name"] = name;
+    out["qemu_pid"] = m.state.qemu_pid.value_or(0);
+    out["supervisor_pid"] = m.state.supervisor_pid.value_or(0);
+    out["uptime_seconds"] = static_cast<std::int64_t>(std::time(nullptr)) - m.state.started_at;
+    out["profile"] = m.state.profile.string();
+    out["qmp_socket"] = m.runtime.qmp_cli_socket(name).string();
+    out["mdevs"] = nlohmann::json::array();
+    for (const auto& md : m.state.mdevs) {
+      out["mdevs"].push_back(
+          {{"id", md.id},
+           {"uuid", md.uuid},
+           {"parent", md.parent},
+           {"type", md.type},
+           {"created_by_mdevrun", md.created},
+           {"present", std::filesystem::exists(m.roots.sys / "bus/mdev/devices" / md.uuid)},
+           {"attached", is_attached(md.id)}});
+    }
+    out["devices"] = nlohmann::json::array();
+    try {
+      const Profile p = load_profile(m.state.profile);
+      out["display"] = p.display.backend + (p.display.gl ? " (gl)" : "");
+      for (const auto& d : p.devices)
+        out["devices"].push_back(
+            {{"id", d.id}, {"driver", d.driver}, {"attached", is_attached(d.id)}});
+    } catch (const Error&) {
+      out["display"] = "unknown (profile no longer readable)";
+    }
+    return 0;
+  });
+
+  if (o.json) {
+    std::cout << out.dump(2) << "\n";
+    return 0;
+  }
+  std::cout << name << ": " << out["status"].get<std::string>() << " (qemu pid " << out["qemu_pid"]
+            << ", up " << uptime_text(out["uptime_seconds"]) << ")\n"
+            << "  display     " << out["display"].get<std::string>() << "\n"
+            << "  qmp socket  " << out["qmp_socket"].get<std::string>() << "\n";
+  for (const auto& md : out["mdevs"])
+    std::cout << "  mdev " << md["id"].get<std::string>() << "  " << md["uuid"].get<std::string>()
+              << "  " << md["type"].get<std::string>() << " on " << md["parent"].get<std::string>()
+              << "  sysfs: " << (md["present"] ? "present" : "missing")
+              << "  attached: " << (md["attached"] ? "yes" : "no")
+              << (md["created_by_mdevrun"] ? "  (created by mdevrun)" : "") << "\n";
+  for (const auto& d : out["devices"])
+    std::cout << "  device " << d["id"].get<std::string>() << "  " << d["driver"].get<std::string>()
+              << "  attached: " << (d["attached"] ? "yes" : "no") << "\n";
+  return 0;
+}
+
+}  // namespace
+
+void add_status(CLI::App& app, Action& action) {
+  auto o = std::make_shared<StatusOptions>();
+  auto* sub = app.add_subcommand("status", "Show an instance: state, pid, mdevs, devices");
+  sub->add_option("name", o->target, "Instance name or profile")->required();
+  sub->add_flag("--json", o->json, "JSON for scripts");
+  sub->callback([o, &action] { action = [o] { return run_status(*o); }; });
+}
+
+}  // namespace mdevrun::cli

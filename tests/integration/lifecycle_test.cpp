@@ -1,0 +1,342 @@
+// The lifecycle against a real qemu (TCG) and a tiny Linux guest, with the mdev side on the fake
+// sysfs: start, status, unplug/plug, stop, and the invariant after every exit path: no qemu process
+// left, mdevs we created removed, mdevs we did not create untouched, the runtime folder gone.
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "error.hpp"
+#include "fake_sysfs_fixture.hpp"
+#include "profile_loader.hpp"
+#include "qmp/blocking_client.hpp"
+#include "state_file.hpp"
+#include "supervisor.hpp"
+#include "uuid.hpp"
+
+namespace mdevrun {
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+namespace {
+
+const fs::path kSource = MDEVRUN_SOURCE_DIR;
+const fs::path kGuest = MDEVRUN_GUEST_DIR;
+const std::string kMdevrun = MDEVRUN_BIN;
+
+std::string read_file(const fs::path& p) {
+  std::ifstream in(p);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+struct CliRun {
+  int status;
+  std::string out;
+};
+
+// Runs the mdevrun binary (argv only) with this test's environment; stdout captured.
+CliRun mdevrun(const std::vector<std::string>& args) {
+  std::string cmd = kMdevrun;
+  for (const auto& a : args) cmd += " '" + a + "'";
+  FILE* p = ::popen((cmd + " 2>&1").c_str(), "r");
+  std::string out;
+  char buf[4096];
+  while (std::size_t n = std::fread(buf, 1, sizeof buf, p)) out.append(buf, n);
+  const int st = ::pclose(p);
+  return {WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st), out};
+}
+
+class Lifecycle : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!testing::fuse_available()) GTEST_FAIL() << "needs root and /dev/fuse";
+    dir_ = fs::temp_directory_path() /
+           ("mdevrun-lifecycle-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::create_directories(dir_);
+    sysfs_ = std::make_unique<testing::FakeSysfs>(testing::kernel_like_config());
+    ::setenv("MDEVRUN_RUNTIME_DIR", (dir_ / "run").c_str(), 1);
+    ::setenv("MDEVRUN_SYSFS_ROOT", sysfs_->sys().c_str(), 1);
+    ::setenv("MDEVRUN_DEV_ROOT", sysfs_->dev().c_str(), 1);
+  }
+
+  void TearDown() override {
+    // Whatever a failed test left: no qemu of ours may survive it.
+    for (const auto& e : fs::directory_iterator("/proc")) {
+      const std::string pid = e.path().filename();
+      if (pid.find_first_not_of("0123456789") != std::string::npos) continue;
+      if (read_file(e.path() / "cmdline").find(dir_.string()) != std::string::npos)
+        ::kill(std::stoi(pid), SIGKILL);
+    }
+    sysfs_.reset();
+    fs::remove_all(dir_);
+    ::unsetenv("MDEVRUN_RUNTIME_DIR");
+    ::unsetenv("MDEVRUN_SYSFS_ROOT");
+    ::unsetenv("MDEVRUN_DEV_ROOT");
+  }
+
+  // A q35 guest with one mtty mdev and a hot-pluggable PCI stand-in device on its own slot.
+  fs::path write_profile(bool with_guest, json extra = json::object()) {
+    json p = {{"name", "lc"},
+              {"machine", {{"type", "q35"}, {"accel", "tcg"}, {"memory", "256M"}, {"cpus", 1}}},
+              {"display", {{"backend", "none"}}},
+              {"serial", {{"mode", "file"}, {"path", (dir_ / "serial.log").string()}}},
+              {"mdevs", {{{"id", "gpu0"}, {"parent", "mtty"}, {"type", "mtty-2"}}}},
+              {"devices", {{{"id", "t0"}, {"driver", "pci-testdev"}, {"slot", true}}}},
+              {"qemu", {{"binary", (kSource / "tests/support/qemu-without-vfio").string()}}}};
+    if (with_guest) {
+      p["kernel"] = {
+          {"image", (kGuest / "vmlinux").string()},
+          {"initrd", (kGuest / "initramfs.cpio.gz").string()},
+          {"append", read_file(kGuest / "cmdline")
+                         .substr(0, read_file(kGuest / "cmdline").find_last_not_of("\n") + 1)}};
+    }
+    p.merge_patch(extra);
+    const fs::path file = dir_ / "lc.json";
+    std::ofstream(file) << p.dump(2);
+    return file;
+  }
+
+  SupervisorOptions options() {
+    SupervisorOptions o;
+    o.roots = sysfs_->roots();
+    o.runtime = RuntimeDir(dir_ / "run");
+    o.start_timeout = 60s;
+    o.escalate_after = 3s;
+    o.remove.timeout = 5s;
+    return o;
+  }
+
+  bool wait_for_serial(const std::string& marker, std::chrono::seconds bound) {
+    const auto deadline = std::chrono::steady_clock::now() + bound;
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (read_file(dir_ / "serial.log").find(marker) != std::string::npos) return true;
+      std::this_thread::sleep_for(50ms);
+    }
+    return false;
+  }
+
+  std::size_t mdev_count() const {
+    std::size_t n = 0;
+    for ([[maybe_unused]] const auto& e :
+         fs::directory_iterator(sysfs_->sys() / "bus/mdev/devices"))
+      ++n;
+    return n;
+  }
+
+  bool qemu_left() const {
+    for (const auto& e : fs::directory_iterator("/proc")) {
+      const std::string pid = e.path().filename();
+      if (pid.find_first_not_of("0123456789") != std::string::npos) continue;
+      const std::string cmd = read_file(e.path() / "cmdline");
+      if (cmd.find("qemu") != std::string::npos && cmd.find(dir_.string()) != std::string::npos)
+        return true;
+    }
+    return false;
+  }
+
+  // The invariant after every exit path.
+  void expect_nothing_left() {
+    EXPECT_FALSE(qemu_left()) << "a qemu process survived";
+    EXPECT_EQ(mdev_count(), 0u) << "an mdev created by mdevrun survived";
+    EXPECT_FALSE(fs::exists(dir_ / "run/lc")) << "the runtime folder survived";
+    if (fs::exists(dir_ / "run/locks")) {
+      EXPECT_TRUE(fs::is_empty(dir_ / "run/locks")) << "a lock file survived";
+    }
+  }
+
+  fs::path dir_;
+  std::unique_ptr<testing::FakeSysfs> sysfs_;
+};
+
+TEST_F(Lifecycle, StartCreatesTheMdevAndStopRemovesIt) {
+  Supervisor vm(load_profile(write_profile(false)), options());
+  vm.start();
+  EXPECT_EQ(mdev_count(), 1u);
+  EXPECT_TRUE(fs::exists(sysfs_->sys() / "bus/mdev/devices" / derive_mdev_uuid("lc", "gpu0")));
+  struct stat st {};
+  ASSERT_EQ(::stat(vm.instance_dir().c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0700u);
+  ASSERT_EQ(::stat(vm.cli_socket().c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u) << "sockets must be private";
+  qmp::blocking_client c;
+  c.connect(vm.cli_socket().string(), 5s);
+  EXPECT_TRUE(c.query_status().ok());
+  c.close();
+  vm.stop(1s);
+  expect_nothing_left();
+}
+
+TEST_F(Lifecycle, DestructorCleansUpLikeQemuMachine) {
+  {
+    Supervisor vm(load_profile(write_profile(false)), options());
+    vm.start();
+  }
+  expect_nothing_left();
+}
+
+TEST_F(Lifecycle, MdevWeDidNotCreateIsReusedAndLeftAlone) {
+  const std::string uuid = "0a3e0d5a-6f0e-4c2a-9b1d-7c8e9f000001";
+  {
+    std::ofstream(sysfs_->sys() / "devices/virtual/mtty/mtty/mdev_supported_types/mtty-2/create")
+        << uuid;
+  }
+  ASSERT_EQ(mdev_count(), 1u);
+  Supervisor vm(load_profile(write_profile(
+                    false, {{"mdevs", {{{"id", "gpu0"}, {"type", "mtty-2"}, {"uuid", uuid}}}}})),
+                options());
+  vm.start();
+  EXPECT_FALSE(vm.mdevs().at(0).created);
+  vm.stop(1s);
+  EXPECT_EQ(mdev_count(), 1u) << "an mdev mdevrun did not create must stay";
+  EXPECT_FALSE(qemu_left());
+}
+
+TEST_F(Lifecycle, QemuKilledWithSigkill) {
+  Supervisor vm(load_profile(write_profile(false)), options());
+  vm.start();
+  ::kill(vm.qemu_pid(), SIGKILL);
+  EXPECT_EQ(vm.supervise(), static_cast<int>(ExitCode::failure));
+  expect_nothing_left();
+}
+
+TEST_F(Lifecycle, QemuFailingAtStartIsReportedAndCleanedUp) {
+  Supervisor vm(
+      load_profile(write_profile(false, {{"qemu", {{"args", {"-device", "no-such-dev"}}}}})),
+      options());
+  try {
+    vm.start();
+    FAIL() << "start succeeded";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ExitCode::qemu_start);
+    EXPECT_NE(std::string(e.what()).find("'no-such-dev' is not a valid device model name"),
+              std::string::npos)
+        << e.what();
+  }
+  expect_nothing_left();
+}
+
+TEST_F(Lifecycle, QemuThatNeverOpensItsMonitorTimesOut) {
+  auto o = options();
+  o.start_timeout = 1s;
+  Supervisor vm(
+      load_profile(write_profile(
+          false, {{"qemu", {{"binary", (kSource / "tests/support/qemu-never-ready").string()}}}})),
+      o);
+  try {
+    vm.start();
+    FAIL() << "start succeeded";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ExitCode::timeout) << e.what();
+  }
+  expect_nothing_left();
+  EXPECT_EQ(mdevrun({"list"}).out, "no instances are running\n");
+}
+
+TEST_F(Lifecycle, TwoStartsOfOneProfile) {
+  const fs::path profile = write_profile(false);
+  Supervisor first(load_profile(profile), options());
+  first.start();
+  const CliRun second = mdevrun({"start", "--detach", profile.string()});
+  EXPECT_EQ(second.status, static_cast<int>(ExitCode::busy)) << second.out;
+  EXPECT_NE(second.out.find("instance lc is already running"), std::string::npos) << second.out;
+  EXPECT_TRUE(first.qemu_running());
+  first.stop(1s);
+  expect_nothing_left();
+}
+
+TEST_F(Lifecycle, SupervisorKilledIsCleanedByTheNextInvocation) {
+  const fs::path profile = write_profile(false);
+  const CliRun start = mdevrun({"start", "--detach", profile.string()});
+  ASSERT_EQ(start.status, 0) << start.out;
+  ASSERT_EQ(mdev_count(), 1u);
+  const auto state = load_state(dir_ / "run/lc/state.json");
+  ASSERT_TRUE(state && state->supervisor_pid);
+  ::kill(*state->supervisor_pid, SIGKILL);
+  // qemu dies with its supervisor (PDEATHSIG); the mdev and folder stay until someone looks.
+  for (int i = 0; i < 100 && qemu_left(); ++i) std::this_thread::sleep_for(50ms);
+  const CliRun list = mdevrun({"list"});
+  EXPECT_EQ(list.status, 0);
+  EXPECT_NE(list.out.find("cleaned up instance lc"), std::string::npos) << list.out;
+  expect_nothing_left();
+}
+
+TEST_F(Lifecycle, GuestPoweroffEndsTheRun) {
+  Supervisor vm(load_profile(write_profile(true)), options());
+  vm.start();
+  ASSERT_TRUE(wait_for_serial("MDEVRUN-GUEST-READY", 120s)) << read_file(dir_ / "serial.log");
+  qmp::blocking_client c;
+  c.connect(vm.cli_socket().string(), 5s);
+  c.system_powerdown();
+  c.close();
+  EXPECT_EQ(vm.supervise(), 0);
+  expect_nothing_left();
+}
+
+TEST_F(Lifecycle, CliUnplugPlugStatusStopWithARealGuest) {
+  const fs::path profile = write_profile(true);
+  const CliRun start = mdevrun({"start", "--detach", profile.string()});
+  ASSERT_EQ(start.status, 0) << start.out;
+  ASSERT_TRUE(wait_for_serial("MDEVRUN-GUEST-READY", 120s)) << read_file(dir_ / "serial.log");
+
+  CliRun status = mdevrun({"status", "lc", "--json"});
+  ASSERT_EQ(status.status, 0) << status.out;
+  json s = json::parse(status.out);
+  EXPECT_EQ(s["status"], "running");
+  EXPECT_EQ(s["devices"][0]["attached"], true);
+  EXPECT_EQ(s["mdevs"][0]["present"], true);
+
+  const CliRun unknown = mdevrun({"unplug", "lc", "nope"});
+  EXPECT_EQ(unknown.status, static_cast<int>(ExitCode::not_found)) << unknown.out;
+  EXPECT_NE(unknown.out.find("its devices: "), std::string::npos) << unknown.out;
+
+  const CliRun unplug = mdevrun({"unplug", "lc", "t0", "--timeout", "30"});
+  EXPECT_EQ(unplug.status, 0) << unplug.out;
+  s = json::parse(mdevrun({"status", "lc", "--json"}).out);
+  EXPECT_EQ(s["devices"][0]["attached"], false);
+
+  const CliRun plug = mdevrun({"plug", "lc", "t0"});
+  EXPECT_EQ(plug.status, 0) << plug.out;
+  s = json::parse(mdevrun({"status", "lc", "--json"}).out);
+  EXPECT_EQ(s["devices"][0]["attached"], true);
+  EXPECT_TRUE(wait_for_serial("MDEVRUN-GUEST-PCI add", 30s)) << "the guest never saw the re-plug";
+
+  const CliRun stop = mdevrun({"stop", "lc"});
+  EXPECT_EQ(stop.status, 0) << stop.out;
+  EXPECT_NE(stop.out.find("stopped lc: powered down"), std::string::npos) << stop.out;
+  expect_nothing_left();
+}
+
+TEST_F(Lifecycle, SigtermToForegroundStartStopsTheGuest) {
+  const fs::path profile = write_profile(true);
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    const int null = ::open("/dev/null", O_WRONLY);
+    ::dup2(null, 1);
+    ::dup2(null, 2);
+    ::execl(kMdevrun.c_str(), "mdevrun", "start", profile.c_str(), nullptr);
+    ::_exit(127);
+  }
+  ASSERT_TRUE(wait_for_serial("MDEVRUN-GUEST-READY", 120s)) << read_file(dir_ / "serial.log");
+  ::kill(pid, SIGTERM);
+  int st = 0;
+  for (int i = 0; i < 600 && ::waitpid(pid, &st, WNOHANG) == 0; ++i)
+    std::this_thread::sleep_for(100ms);
+  ASSERT_TRUE(WIFEXITED(st)) << "mdevrun did not exit after SIGTERM";
+  EXPECT_EQ(WEXITSTATUS(st), 0);
+  expect_nothing_left();
+}
+
+}  // namespace
+}  // namespace mdevrun
