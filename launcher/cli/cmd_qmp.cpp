@@ -10,31 +10,48 @@
 
 #include "cli/command.hpp"
 #include "error.hpp"
+#include "instance_registry.hpp"
 #include "qmp/blocking_client.hpp"
+#include "qmp_exit_code.hpp"
 
 namespace mdevrun::cli {
 namespace {
 
 using std::chrono::milliseconds;
 
-/// Which monitor a command talks to. Only --socket today; an instance NAME will be added here, and
-/// resolve_socket() is the one place that turns either into a path.
+/// Which monitor a command talks to: --socket PATH, or a running instance's NAME (its monitor for
+/// CLI clients). resolve_socket() is the one place that turns either into a path.
 struct MonitorTarget {
   std::string socket;
+  std::string name;
 };
 
 std::string resolve_socket(const MonitorTarget& target) {
-  return target.socket;
+  if (!target.socket.empty()) return target.socket;
+  if (target.name.empty())
+    throw Error(ExitCode::usage, "name a running instance or give --socket PATH");
+  const RuntimeDir runtime = RuntimeDir::from_env();
+  const std::string name = instance_name_from_arg(target.name);
+  running_instance_state(runtime, SysfsRoots::from_env(), name);  // not_found when not running
+  return runtime.qmp_cli_socket(name).string();
 }
 
 void add_target_options(CLI::App& sub, MonitorTarget& target) {
-  sub.add_option("--socket", target.socket, "QMP monitor socket of a running qemu")
-      ->required()
+  sub.add_option("--socket", target.socket, "QMP monitor socket of any running qemu")
       ->type_name("PATH");
+}
+
+// `[NAME] REST...`: without --socket the first positional word names the instance.
+void split_target(MonitorTarget& target, std::vector<std::string>& words) {
+  if (target.socket.empty() && !words.empty()) {
+    target.name = words.front();
+    words.erase(words.begin());
+  }
 }
 
 struct QmpOptions {
   MonitorTarget target;
+  std::vector<std::string> words;  // [NAME] COMMAND [ARGS-JSON]
   double timeout_s = 10;
   std::string command;
   std::string args_json;
@@ -43,6 +60,7 @@ struct QmpOptions {
 
 struct EventsOptions {
   MonitorTarget target;
+  std::vector<std::string> words;  // [NAME]
   std::string until;
   double timeout_s = 0;  // 0: no bound
   bool debug = false;
@@ -58,28 +76,6 @@ milliseconds to_ms(double seconds) {
   return milliseconds(static_cast<long long>(seconds * 1000));
 }
 
-ExitCode exit_code_for(const boost::system::error_code& ec) {
-  if (ec.category() == qmp::error_category()) {
-    switch (static_cast<qmp::error>(ec.value())) {
-      case qmp::error::timeout:
-        return ExitCode::timeout;
-      case qmp::error::disconnected:
-      case qmp::error::not_connected:
-        return ExitCode::connect;
-      case qmp::error::protocol_error:
-      case qmp::error::message_too_large:
-      case qmp::error::no_greeting:
-      case qmp::error::negotiation_failed:
-        return ExitCode::protocol;
-      case qmp::error::cancelled:
-      case qmp::error::already_connected:
-        return ExitCode::failure;
-    }
-    return ExitCode::failure;
-  }
-  return ExitCode::connect;  // a system error from connect: ENOENT, ECONNREFUSED, EACCES, ...
-}
-
 qmp::config make_config(bool debug) {
   qmp::config cfg;
   if (debug) {
@@ -90,22 +86,17 @@ qmp::config make_config(bool debug) {
   return cfg;
 }
 
-/// Runs `f`, turning the QMP facade's exceptions into mdevrun::Error.
-template <class F>
-auto translating_errors(F&& f) {
-  try {
-    return f();
-  } catch (const qmp::system_error& e) {
-    throw Error(exit_code_for(e.code()), e.what());
-  }
-}
-
 milliseconds remaining(std::chrono::steady_clock::time_point deadline) {
   auto left = std::chrono::duration_cast<milliseconds>(deadline - std::chrono::steady_clock::now());
   return std::max(left, milliseconds(1));
 }
 
-int run_qmp(const QmpOptions& opts) {
+int run_qmp(QmpOptions opts) {
+  split_target(opts.target, opts.words);
+  if (opts.words.empty() || opts.words.size() > 2)
+    throw Error(ExitCode::usage, "usage: mdevrun qmp (NAME | --socket PATH) COMMAND [ARGS-JSON]");
+  opts.command = opts.words[0];
+  if (opts.words.size() == 2) opts.args_json = opts.words[1];
   qmp::json args = nullptr;
   if (!opts.args_json.empty()) {
     args = qmp::json::parse(opts.args_json, nullptr, false);
@@ -116,7 +107,7 @@ int run_qmp(const QmpOptions& opts) {
   }
   const auto deadline = std::chrono::steady_clock::now() + to_ms(opts.timeout_s);
   const std::string path = resolve_socket(opts.target);
-  return translating_errors([&] {
+  return translating_qmp_errors([&] {
     qmp::blocking_client monitor(make_config(opts.debug));
     monitor.connect(path, remaining(deadline));
     qmp::reply r = monitor.execute(opts.command, args, remaining(deadline));
@@ -126,11 +117,14 @@ int run_qmp(const QmpOptions& opts) {
   });
 }
 
-int run_events(const EventsOptions& opts) {
+int run_events(EventsOptions opts) {
+  split_target(opts.target, opts.words);
+  if (!opts.words.empty())
+    throw Error(ExitCode::usage, "usage: mdevrun events (NAME | --socket PATH) [--until EVENT]");
   const bool bounded = opts.timeout_s > 0;
   const auto deadline = std::chrono::steady_clock::now() + to_ms(opts.timeout_s);
   const std::string path = resolve_socket(opts.target);
-  return translating_errors([&] {
+  return translating_qmp_errors([&] {
     qmp::blocking_client monitor(make_config(opts.debug));
     auto events = monitor.listen({});  // before connecting: not even the first event is missed
     monitor.connect(
@@ -169,9 +163,14 @@ void add_qmp(CLI::App& app, Action& action) {
       ->check(CLI::PositiveNumber)
       ->type_name("S");
   sub->add_flag("--debug", opts->debug, "Print every QMP message on stderr");
-  sub->add_option("COMMAND", opts->command, "QMP command, e.g. query-status")->required();
-  sub->add_option("ARGS-JSON", opts->args_json,
-                  "Arguments as a JSON object, e.g. '{\"id\":\"gpu0\"}'");
+  // Three plain strings, not one list: CLI11 would read a list argument "[]" as "empty".
+  auto word = [&](const char* name, const char* help) {
+    sub->add_option_function<std::string>(
+        name, [opts](const std::string& w) { opts->words.push_back(w); }, help);
+  };
+  word("NAME", "A running instance (unless --socket)");
+  word("COMMAND", "QMP command, e.g. query-status");
+  word("ARGS-JSON", "Arguments as a JSON object, e.g. '{\"id\":\"gpu0\"}'");
   sub->callback([&action, opts] { action = [opts] { return run_qmp(*opts); }; });
 }
 
@@ -179,6 +178,7 @@ void add_events(CLI::App& app, Action& action) {
   auto opts = std::make_shared<EventsOptions>();
   auto* sub = app.add_subcommand("events", "Print a qemu monitor's events as JSON lines");
   add_target_options(*sub, opts->target);
+  sub->add_option("name", opts->words, "Instance name (unless --socket)");
   sub->add_option("--until", opts->until,
                   "Stop after this event (exit 5 if it does not come in time)")
       ->type_name("EVENT");

@@ -297,6 +297,10 @@ TEST_F(Lifecycle, CliUnplugPlugStatusStopWithARealGuest) {
   EXPECT_EQ(s["devices"][0]["attached"], true);
   EXPECT_EQ(s["mdevs"][0]["present"], true);
 
+  const CliRun raw = mdevrun({"qmp", "lc", "query-status"});
+  EXPECT_EQ(raw.status, 0) << raw.out;
+  EXPECT_NE(raw.out.find("\"running\": true"), std::string::npos) << raw.out;
+
   const CliRun unknown = mdevrun({"unplug", "lc", "nope"});
   EXPECT_EQ(unknown.status, static_cast<int>(ExitCode::not_found)) << unknown.out;
   EXPECT_NE(unknown.out.find("its devices: "), std::string::npos) << unknown.out;
