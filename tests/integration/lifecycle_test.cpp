@@ -1,6 +1,7 @@
 // The lifecycle against a real qemu (TCG) and a tiny Linux guest, with the mdev side on the fake
 // sysfs: start, status, unplug/plug, stop, and the invariant after every exit path: no qemu process
 // left, mdevs we created removed, mdevs we did not create untouched, the runtime folder gone.
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -339,6 +340,46 @@ TEST_F(Lifecycle, SigtermToForegroundStartStopsTheGuest) {
     std::this_thread::sleep_for(100ms);
   ASSERT_TRUE(WIFEXITED(st)) << "mdevrun did not exit after SIGTERM";
   EXPECT_EQ(WEXITSTATUS(st), 0);
+  expect_nothing_left();
+}
+
+// The seed's display, -display gtk,gl=on, on a real X server (Xvfb) with Mesa's software GL.
+TEST_F(Lifecycle, SeedGtkGlDisplayUnderXvfb) {
+  const std::string display = ":" + std::to_string(100 + ::getpid() % 500);
+  const pid_t xvfb = ::fork();
+  if (xvfb == 0) {
+    const int null = ::open("/dev/null", O_WRONLY);
+    ::dup2(null, 1);
+    ::dup2(null, 2);
+    ::execlp("Xvfb", "Xvfb", display.c_str(), "-screen", "0", "1280x800x24", "-nolisten", "tcp",
+             nullptr);
+    ::_exit(127);
+  }
+  struct Reaper {  // Xvfb goes away even when an assertion ends the test early
+    pid_t pid;
+    ~Reaper() {
+      ::kill(pid, SIGTERM);
+      ::waitpid(pid, nullptr, 0);
+      ::unsetenv("DISPLAY");
+    }
+  } reaper{xvfb};
+  const std::string socket = "/tmp/.X11-unix/X" + display.substr(1);
+  for (int i = 0; i < 100 && !fs::exists(socket); ++i) std::this_thread::sleep_for(50ms);
+  ASSERT_TRUE(fs::exists(socket)) << "Xvfb did not start";
+  ::setenv("DISPLAY", display.c_str(), 1);
+  {
+    Supervisor vm(
+        load_profile(write_profile(
+            false, {{"display", {{"backend", "gtk"}, {"gl", true}}},
+                    {"mdevs", {{{"id", "gpu0"}, {"type", "mtty-2"}, {"display", "on"}}}}})),
+        options());
+    vm.start();
+    qmp::blocking_client c;
+    c.connect(vm.cli_socket().string(), 5s);
+    EXPECT_TRUE(c.query_status().ok());
+    c.close();
+    vm.stop(1s);
+  }
   expect_nothing_left();
 }
 
