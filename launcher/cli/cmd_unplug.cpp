@@ -66,13 +66,15 @@ int run_unplug(const PlugOptions& o) {
                                      name + "`)");
   const milliseconds timeout(static_cast<long long>(o.timeout_s * 1000));
   const auto t0 = std::chrono::steady_clock::now();
-  const qmp::unplug_result r = translating_qmp_errors([&] {
-    const auto ids = attached_ids(*m.qmp);
-    if (std::find(ids.begin(), ids.end(), id) == ids.end())
-      throw Error(ExitCode::not_found,
-                  "no device \"" + id + "\" in " + name + "; its devices: " + joined(ids));
-    return m.qmp->device_del(id, timeout);
-  });
+  // device_del first: the list of devices is only fetched to explain a DeviceNotFound, so the
+  // common path costs one round trip.
+  const qmp::unplug_result r =
+      translating_qmp_errors([&] { return m.qmp->device_del(id, timeout); });
+  if (r.outcome == qmp::unplug_outcome::failed && r.error && r.error->cls == "DeviceNotFound") {
+    const auto ids = translating_qmp_errors([&] { return attached_ids(*m.qmp); });
+    throw Error(ExitCode::not_found,
+                "no device \"" + id + "\" in " + name + "; its devices: " + joined(ids));
+  }
   const auto took = std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() - t0);
   switch (r.outcome) {
     case qmp::unplug_outcome::failed:
