@@ -240,7 +240,6 @@ class XmlBuilder {
     line(3, "<source>");
     line(4, "<address" + attr("uuid", mdev.uuid) + "/>");
     line(3, "</source>");
-    if (spec.rombar) line(3, std::string("<rom bar='") + (*spec.rombar ? "on" : "off") + "'/>");
     // User aliases start with "ua-": the qemu device id becomes ua-<id>.
     line(3, "<alias" + attr("name", "ua-" + spec.id) + "/>");
     line(2, "</hostdev>");
@@ -268,8 +267,9 @@ class XmlBuilder {
       args.insert(args.end(), {"-device", device_option(props)});
     }
     args.insert(args.end(), p_.qemu.args.begin(), p_.qemu.args.end());
-    const bool opregion = std::any_of(p_.mdevs.begin(), p_.mdevs.end(),
-                                      [](const auto& m) { return m.x_igd_opregion; });
+    const bool overrides = std::any_of(p_.mdevs.begin(), p_.mdevs.end(), [](const auto& m) {
+      return m.x_igd_opregion || m.rombar.has_value();
+    });
     if (!args.empty()) {
       line(1, comment("what libvirt has no element for (nvme disks, the profile's extra devices, "
                       "qemu.args), passed to qemu verbatim"));
@@ -277,13 +277,19 @@ class XmlBuilder {
       for (const auto& a : args) line(2, "<qemu:arg" + attr("value", a) + "/>");
       line(1, "</qemu:commandline>");
     }
-    if (opregion) {
+    if (overrides) {
+      line(1, comment("vfio-pci properties libvirt 9.0 has no element for on an mdev hostdev "
+                      "(it ignores <rom bar> there)"));
       line(1, "<qemu:override>");
       for (const auto& m : p_.mdevs) {
-        if (!m.x_igd_opregion) continue;
+        if (!m.x_igd_opregion && !m.rombar) continue;
         line(2, "<qemu:device" + attr("alias", "ua-" + m.id) + ">");
         line(3, "<qemu:frontend>");
-        line(4, "<qemu:property name='x-igd-opregion' type='bool' value='true'/>");
+        if (m.rombar)
+          line(4, std::string("<qemu:property name='rombar' type='unsigned' value='") +
+                      (*m.rombar ? "1" : "0") + "'/>");
+        if (m.x_igd_opregion)
+          line(4, "<qemu:property name='x-igd-opregion' type='bool' value='true'/>");
         line(3, "</qemu:frontend>");
         line(2, "</qemu:device>");
       }

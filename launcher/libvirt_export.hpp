@@ -3,11 +3,12 @@
 // hand it to libvirt (virsh define). Pure: profile and resolved mdevs in, text out.
 //
 // Mapping: machine -> <domain type> (kvm|qemu), <os><type machine>, <cpu>, <memory>, <vcpu>; each
-// mdev -> <hostdev type='mdev' model='vfio-pci'> with display, ramfb, <rom bar> and a user alias;
-// display -> <graphics> (libvirt has no gtk: gtk and spice-app become spice with no listener, GL
-// as <gl enable='yes'/>, as the seed does), <video model='none'/> (mdevrun adds no VGA); disks,
-// NICs, firmware, kernel, serial. What libvirt cannot say natively (nvme disks, x-igd-opregion,
-// extra devices, qemu.args) goes to <qemu:commandline>/<qemu:override>; hostfwd is a comment.
+// mdev -> <hostdev type='mdev' model='vfio-pci'> with display, ramfb and a user alias (rombar and
+// x-igd-opregion via <qemu:override>); display -> <graphics> (libvirt has no gtk: gtk and spice-app
+// become spice with no listener, GL as <gl enable='yes'/>, as the seed does), <video model='none'/>
+// (mdevrun adds no VGA); disks, NICs, firmware, kernel, serial. What libvirt cannot say natively
+// (nvme disks, extra devices, qemu.args) goes to <qemu:commandline>/<qemu:override>; hostfwd is a
+// comment.
 
 #include <filesystem>
 #include <string>
