@@ -17,6 +17,7 @@ int run(int argc, char** argv) {
   Action action;
   add_start(app, action);
   add_check(app, action);
+  add_export(app, action);
   add_types(app, action);
   add_qmp(app, action);
   add_events(app, action);

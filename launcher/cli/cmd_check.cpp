@@ -1,7 +1,10 @@
 #include <iostream>
 #include <memory>
 
+#include "check_report.hpp"
 #include "cli/command.hpp"
+#include "error.hpp"
+#include "host_checks.hpp"
 #include "profile_loader.hpp"
 
 namespace mdevrun::cli {
@@ -9,26 +12,40 @@ namespace {
 
 struct CheckOptions {
   std::string profile;
+  bool json = false;
 };
 
+// Exit code: 0 when nothing failed (warnings allowed), 1 (failure) when a check failed; a bad
+// profile is a usage error (2) before any host check runs.
 int run_check(const CheckOptions& o) {
-  if (o.profile.empty()) {
-    std::cout << "PASS  nothing to check without a profile yet\n";
-    return 0;
+  std::optional<Profile> profile;
+  std::vector<CheckResult> results;
+  if (!o.profile.empty()) {
+    profile = load_profile(o.profile);
+    results.push_back({Verdict::pass,
+                       "profile " + o.profile + " is valid (" +
+                           std::to_string(profile->mdevs.size()) + " mdev" +
+                           (profile->mdevs.size() == 1 ? "" : "s") + ")",
+                       {},
+                       {}});
   }
-  const Profile p = load_profile(o.profile);
-  std::cout << "PASS  profile " << o.profile << " is valid (" << p.mdevs.size() << " mdev"
-            << (p.mdevs.size() == 1 ? "" : "s") << ", " << p.devices.size() << " device"
-            << (p.devices.size() == 1 ? "" : "s") << ")\n";
-  return 0;
+  const auto host = run_host_checks(HostView::from_env(), profile ? &*profile : nullptr);
+  results.insert(results.end(), host.begin(), host.end());
+  if (o.json)
+    std::cout << check_json(results).dump(2) << "\n";
+  else
+    std::cout << format_check_lines(results);
+  return worst_verdict(results) == Verdict::fail ? static_cast<int>(ExitCode::failure) : 0;
 }
 
 }  // namespace
 
 void add_check(CLI::App& app, Action& action) {
   auto o = std::make_shared<CheckOptions>();
-  auto* sub = app.add_subcommand("check", "Check the host and a profile: PASS / WARN / FAIL");
+  auto* sub = app.add_subcommand(
+      "check", "Check the host (and a profile) can run mdev VMs: PASS / WARN / FAIL with fixes");
   sub->add_option("profile", o->profile, "Guest profile (JSON)");
+  sub->add_flag("--json", o->json, "Print the results as JSON");
   sub->callback([o, &action] { action = [o] { return run_check(*o); }; });
 }
 

@@ -13,6 +13,7 @@ using Action = std::function<int()>;
 
 void add_start(CLI::App& app, Action& action);
 void add_check(CLI::App& app, Action& action);
+void add_export(CLI::App& app, Action& action);
 void add_types(CLI::App& app, Action& action);
 void add_qmp(CLI::App& app, Action& action);
 void add_events(CLI::App& app, Action& action);

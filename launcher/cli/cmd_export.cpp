@@ -1,0 +1,71 @@
+#include <unistd.h>
+
+#include <cstdlib>
+#include <iostream>
+#include <memory>
+#include <sstream>
+
+#include "cli/command.hpp"
+#include "error.hpp"
+#include "libvirt_export.hpp"
+#include "mdev_ensure.hpp"
+#include "mdevctl_export.hpp"
+#include "profile_loader.hpp"
+#include "sysfs_roots.hpp"
+
+namespace mdevrun::cli {
+namespace {
+namespace fs = std::filesystem;
+
+struct ExportOptions {
+  std::string profile;
+  bool libvirt = false;
+  bool mdevctl = false;
+  bool manual = false;
+};
+
+// libvirt wants an absolute <emulator>: look a bare name up in PATH like exec would.
+fs::path find_program(const std::string& name) {
+  if (name.find('/') != std::string::npos) return fs::absolute(name);
+  const char* path = std::getenv("PATH");
+  std::istringstream dirs(path ? path : "/usr/bin:/bin");
+  for (std::string dir; std::getline(dirs, dir, ':');) {
+    const fs::path candidate = fs::path(dir.empty() ? "." : dir) / name;
+    if (::access(candidate.c_str(), X_OK) == 0) return fs::absolute(candidate);
+  }
+  return fs::path("/usr/bin") / name;
+}
+
+int run_export(const ExportOptions& o) {
+  const Profile profile = load_profile(o.profile);
+  // Read only: the UUIDs (given or derived) and, for mdevs without a parent, the one start picks.
+  auto ensured =
+      ensure_mdevs(SysfsRoots::from_env(), profile.name, profile.mdevs, EnsureMode::dry_run);
+  if (o.libvirt)
+    std::cout << libvirt_domain_xml(profile, ensured.mdevs, find_program(profile.qemu.binary));
+  else
+    std::cout << mdevctl_script(ensured.mdevs, !o.manual);
+  return 0;
+}
+
+}  // namespace
+
+void add_export(CLI::App& app, Action& action) {
+  auto o = std::make_shared<ExportOptions>();
+  auto* sub = app.add_subcommand(
+      "export", "Print the VM as libvirt domain XML, or its mdevs as mdevctl definitions");
+  sub->add_option("profile", o->profile, "Guest profile (JSON)")->required();
+  auto* libvirt = sub->add_flag("--libvirt", o->libvirt, "libvirt domain XML (virsh define)");
+  auto* mdevctl = sub->add_flag("--mdevctl", o->mdevctl,
+                                "a shell script of `mdevctl define` commands (run as root)");
+  libvirt->excludes(mdevctl);
+  sub->add_flag("--manual", o->manual, "with --mdevctl: start the mdev by hand, not at boot")
+      ->needs(mdevctl);
+  sub->callback([o, &action, sub] {
+    if (!o->libvirt && !o->mdevctl)
+      throw CLI::RequiredError(sub->get_name() + ": one of --libvirt or --mdevctl");
+    action = [o] { return run_export(*o); };
+  });
+}
+
+}  // namespace mdevrun::cli

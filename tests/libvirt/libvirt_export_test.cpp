@@ -1,0 +1,295 @@
+// `mdevrun export PROFILE --libvirt` against the real libvirt: virt-xml-validate accepts the XML,
+// and a libvirtd started here turns it into a qemu argv (`virsh domxml-to-native qemu-argv`)
+// whose vfio device has the same driver, sysfsdev, display, ramfb and rombar as mdevrun's own.
+//
+// The test starts virtlogd and libvirtd itself, as user nobody (libvirt's session mode: every
+// socket, cache and state file lives in a private temp folder), on their unix sockets; both are
+// killed and reaped, and the folder deleted, when the suite ends. CI machines run no services.
+
+#include <fcntl.h>
+#include <gmock/gmock.h>
+#include <grp.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <regex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+constexpr uid_t kNobody = 65534;
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string out;
+};
+
+// A shell command line under a hard deadline; stdout captured, stderr to the test log.
+CommandResult run_command(const std::string& command, int deadline_seconds = 60) {
+  CommandResult result;
+  const std::string line = "timeout -k 5 " + std::to_string(deadline_seconds) + " " + command;
+  FILE* pipe = ::popen(line.c_str(), "r");
+  if (!pipe) return result;
+  char buf[4096];
+  for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, pipe)) > 0;) result.out.append(buf, n);
+  const int status = ::pclose(pipe);
+  if (status != -1 && WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
+  return result;
+}
+
+// Polls until `path` exists or `limit` passes (the daemon creates its socket when ready).
+bool wait_for(const fs::path& path, std::chrono::seconds limit) {
+  const auto deadline = Clock::now() + limit;
+  std::error_code ec;
+  while (!fs::exists(path, ec)) {
+    if (Clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return true;
+}
+
+// Waits (bounded) for child `pid`; true once reaped.
+bool reap(pid_t pid, std::chrono::milliseconds limit) {
+  const auto deadline = Clock::now() + limit;
+  for (;;) {
+    int status = 0;
+    const pid_t r = ::waitpid(pid, &status, WNOHANG);
+    if (r == pid || (r < 0 && errno == ECHILD)) return true;
+    if (Clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+}
+
+class LibvirtDaemons {
+ public:
+  LibvirtDaemons() {
+    char templ[] = "/tmp/mdevrun-libvirt.XXXXXX";
+    if (!::mkdtemp(templ)) throw std::runtime_error("mkdtemp failed");
+    dir_ = templ;
+    fs::create_directories(dir_ / "run");
+    for (const fs::path& p : {dir_, dir_ / "run"})
+      if (::chown(p.c_str(), kNobody, kNobody) != 0) throw std::runtime_error("chown failed");
+    fs::permissions(dir_ / "run", fs::perms::owner_all);
+    env_ = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin",
+            "HOME=" + dir_.string(),
+            "XDG_RUNTIME_DIR=" + (dir_ / "run").string(),
+            "XDG_CONFIG_HOME=" + (dir_ / "config").string(),
+            "XDG_CACHE_HOME=" + (dir_ / "cache").string(),
+            "XDG_DATA_HOME=" + (dir_ / "data").string(),
+            "LIBVIRT_AUTOSTART=0"};
+    // --timeout: even a leaked daemon exits on its own once idle.
+    spawn({"/usr/sbin/virtlogd", "--timeout", "120"}, "virtlogd.log");
+    if (!wait_for(dir_ / "run" / "libvirt" / "virtlogd-sock", std::chrono::seconds(30)))
+      throw std::runtime_error("virtlogd did not create its socket within 30 s");
+    spawn({"/usr/sbin/libvirtd", "--timeout", "120"}, "libvirtd.log");
+    if (!wait_for(socket(), std::chrono::seconds(30)))
+      throw std::runtime_error("libvirtd did not create its socket within 30 s");
+  }
+  ~LibvirtDaemons() {
+    for (auto it = pids_.rbegin(); it != pids_.rend(); ++it) {
+      ::kill(-*it, SIGTERM);  // each daemon leads its own process group
+      if (!reap(*it, std::chrono::seconds(10))) {
+        ::kill(-*it, SIGKILL);
+        reap(*it, std::chrono::seconds(10));
+      }
+    }
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+
+  fs::path socket() const { return dir_ / "run" / "libvirt" / "libvirt-sock"; }
+  std::string uri() const { return "qemu+unix:///session?socket=" + socket().string(); }
+  const fs::path& dir() const { return dir_; }
+
+ private:
+  void spawn(std::vector<std::string> args, const std::string& log) {
+    const std::string log_path = (dir_ / log).string();
+    std::vector<char*> argv, envp;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    for (auto& e : env_) envp.push_back(e.data());
+    envp.push_back(nullptr);
+    const pid_t parent = ::getpid();
+    const pid_t pid = ::fork();
+    if (pid < 0) throw std::runtime_error("fork failed");
+    if (pid == 0) {
+      ::setsid();
+      const int fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+      if (fd >= 0) {
+        ::dup2(fd, 1);
+        ::dup2(fd, 2);
+      }
+      if (::setgroups(0, nullptr) != 0 || ::setgid(kNobody) != 0 || ::setuid(kNobody) != 0)
+        ::_exit(126);
+      ::prctl(PR_SET_PDEATHSIG, SIGTERM);  // the test died: go too
+      if (::getppid() != parent) ::_exit(1);
+      ::execve(argv[0], argv.data(), envp.data());
+      ::_exit(127);
+    }
+    pids_.push_back(pid);
+  }
+
+  fs::path dir_;
+  std::vector<std::string> env_;
+  std::vector<pid_t> pids_;
+};
+
+// The vfio device's properties, as strings ("on"/"off" for booleans), keyed by name.
+using Props = std::map<std::string, std::string>;
+
+Props from_mdevrun_option(const std::string& option) {
+  Props props;
+  std::size_t start = 0;
+  bool first = true;
+  while (start <= option.size()) {
+    const auto comma = option.find(',', start);
+    const std::string item = option.substr(start, comma - start);
+    if (first)
+      props["driver"] = item;
+    else
+      props[item.substr(0, item.find('='))] = item.substr(item.find('=') + 1);
+    first = false;
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return props;
+}
+
+Props from_libvirt_json(const json& device) {
+  Props props;
+  for (const auto& [key, value] : device.items()) {
+    if (value.is_boolean())
+      props[key] = value.get<bool>() ? "on" : "off";
+    else if (value.is_number())
+      props[key] = std::to_string(value.get<long>());
+    else
+      props[key] = value.get<std::string>();
+  }
+  return props;
+}
+
+Props only(const Props& all, const std::vector<std::string>& keys) {
+  Props out;
+  for (const auto& k : keys)
+    if (all.count(k)) out[k] = all.at(k);
+  return out;
+}
+
+class LibvirtExportTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    if (::geteuid() == 0 && ::access("/usr/sbin/libvirtd", X_OK) == 0)
+      daemons_ = new LibvirtDaemons();
+  }
+  static void TearDownTestSuite() {
+    delete daemons_;
+    daemons_ = nullptr;
+  }
+  void SetUp() override {
+    ASSERT_NE(daemons_, nullptr)
+        << "needs root and libvirt (libvirt-daemon-driver-qemu, libvirt-clients): run scripts/deps";
+  }
+
+  static fs::path profile(const std::string& name) {
+    return fs::path(MDEVRUN_SOURCE_DIR) / "tests" / "libvirt" / "profiles" / name;
+  }
+
+  // mdevrun's export for `file`, written into the daemons' folder. With `rendernode`, GL gets
+  // that node: a profile's gtk GL has none, and libvirt without one looks for a real GPU.
+  fs::path exported(const fs::path& file, bool rendernode = false) {
+    auto xml = run_command(std::string(MDEVRUN_BIN) + " export " + file.string() + " --libvirt");
+    EXPECT_EQ(xml.exit_code, 0);
+    const std::string gl = "<gl enable='yes'/>";
+    if (const auto at = xml.out.find(gl); rendernode && at != std::string::npos)
+      xml.out.replace(at, gl.size(), "<gl enable='yes' rendernode='/dev/dri/renderD128'/>");
+    const fs::path out = daemons_->dir() / (file.stem().string() + ".xml");
+    std::ofstream(out) << xml.out;
+    return out;
+  }
+
+  // The mdev's -device option in mdevrun's own argv (`start --dry-run --json`).
+  Props mdevrun_vfio(const fs::path& file) {
+    const auto argv = run_command(std::string(MDEVRUN_BIN) + " start --dry-run --json " +
+                                  file.string() + " 2>/dev/null");
+    EXPECT_EQ(argv.exit_code, 0);
+    for (const auto& arg : json::parse(argv.out))
+      if (arg.get<std::string>().rfind("vfio-pci", 0) == 0)
+        return from_mdevrun_option(arg.get<std::string>());
+    ADD_FAILURE() << "no vfio-pci device in " << argv.out;
+    return {};
+  }
+
+  // The vfio device in libvirt's qemu argv for the XML.
+  Props libvirt_vfio(const fs::path& xml) {
+    const auto argv = run_command("env LIBVIRT_AUTOSTART=0 virsh -q -c '" + daemons_->uri() +
+                                  "' domxml-to-native qemu-argv " + xml.string());
+    EXPECT_EQ(argv.exit_code, 0) << argv.out;
+    // -device '{"driver":"vfio-pci",...}' (JSON in single quotes; it holds no single quote)
+    static const std::regex device(R"(-device '(\{"driver":"vfio-pci[^']*\})')");
+    std::smatch m;
+    if (!std::regex_search(argv.out, m, device)) {
+      ADD_FAILURE() << "no vfio-pci device in libvirt's argv: " << argv.out;
+      return {};
+    }
+    return from_libvirt_json(json::parse(m[1].str()));
+  }
+
+  void expect_same_vfio_device(const std::string& name) {
+    SCOPED_TRACE(name);
+    const fs::path file = profile(name);
+    const fs::path xml = exported(file, true);
+    const auto valid = run_command("virt-xml-validate " + xml.string() + " domain");
+    EXPECT_EQ(valid.exit_code, 0) << valid.out;
+    const std::vector<std::string> keys = {"driver", "sysfsdev", "display", "ramfb", "rombar"};
+    const Props ours = only(mdevrun_vfio(file), keys);
+    EXPECT_EQ(only(libvirt_vfio(xml), keys), ours);
+    EXPECT_EQ(ours.at("sysfsdev"), "/sys/bus/mdev/devices/4dd50f26-ec08-11e8-b838-4bc3356865b6");
+  }
+
+  static LibvirtDaemons* daemons_;
+};
+
+LibvirtDaemons* LibvirtExportTest::daemons_ = nullptr;
+
+TEST_F(LibvirtExportTest, SeedProfileGtkGlBecomesSpiceGl) {
+  expect_same_vfio_device("gvtg-gtk-gl.json");
+}
+
+TEST_F(LibvirtExportTest, RamfbUsesTheNoHotplugDevice) {
+  expect_same_vfio_device("gvtg-ramfb.json");
+}
+
+TEST_F(LibvirtExportTest, EglHeadless) {
+  expect_same_vfio_device("gvtg-egl-headless.json");
+}
+
+// Every example profile and the every-option CLI profile give XML that libvirt's schema accepts.
+TEST_F(LibvirtExportTest, ExampleProfilesValidate) {
+  const fs::path src = MDEVRUN_SOURCE_DIR;
+  for (const fs::path& file :
+       {src / "profiles/gvtg-desktop.json", src / "profiles/nvidia-vgpu.json",
+        src / "profiles/headless-compute.json", src / "profiles/dev/driver-dev.json",
+        src / "tests/cli/profiles/every-option.json"}) {
+    SCOPED_TRACE(file.string());
+    const auto valid = run_command("virt-xml-validate " + exported(file).string() + " domain");
+    EXPECT_EQ(valid.exit_code, 0) << valid.out;
+  }
+}
+
+}  // namespace

@@ -1,0 +1,477 @@
+// `mdevrun check` on fake hosts: a good host (the seed's GVT-g set-up on the fake sysfs, with
+// /proc, /sys/module and /dev pieces in a temp folder) passes; each test takes one piece away and
+// asserts the exact verdict and fix. One test runs the real qemu-system-x86_64.
+
+#include <gmock/gmock.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <map>
+#include <set>
+
+#include "host_checks.hpp"
+#include "mdev_ensure.hpp"
+#include "mdev_test_support.hpp"
+
+namespace mdevrun::testing {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+
+constexpr const char* kCpuinfo =
+    "processor\t: 0\nvendor_id\t: GenuineIntel\nflags\t\t: fpu vme de pse msr vmx ept\n\n";
+constexpr const char* kDisplayHelp =
+    "Available display backend types:\nnone\ngtk\nsdl\negl-headless\ncurses\nspice-app\ndbus\n";
+constexpr const char* kVfioHelp =
+    "vfio-pci options:\n  display=<OnOffAuto>    - on/off/auto (default: \"off\")\n"
+    "  rombar=<uint32>        -  (default: 1)\n  sysfsdev=<str>\n";
+
+void write_file(const fs::path& path, const std::string& text) {
+  fs::create_directories(path.parent_path());
+  std::ofstream(path) << text;
+}
+
+class HostChecksTest : public FuseTest {
+ protected:
+  void SetUp() override {
+    FuseTest::SetUp();
+    if (HasFatalFailure()) return;
+    char templ[] = "/tmp/mdevrun-host.XXXXXX";
+    ASSERT_NE(::mkdtemp(templ), nullptr);
+    host_dir_ = templ;
+    qemu_outputs_ = {
+        {"--version", "QEMU emulator version 7.2.22 (Debian 1:7.2+dfsg-7)\n"},
+        {"-device vfio-pci,help", kVfioHelp},
+        {"-device vfio-pci-nohotplug,help", std::string(kVfioHelp) + "  ramfb=<bool>\n"},
+        {"-display help", kDisplayHelp},
+        {"-spice help", "spice options:\n  addr=<str>\n"}};
+    env_ = {{"DISPLAY", ":0"}};
+    profile_.file = "/profiles/desk.json";
+    profile_.name = "desk";
+    profile_.machine.memory_mib = 4096;
+    MdevSpec gpu;
+    gpu.id = "gpu0";
+    gpu.parent = "0000:00:02.0";
+    gpu.type = "i915-GVTg_V4_4";
+    gpu.uuid = kUuid1;
+    gpu.display = OnOffAuto::on;
+    gpu.rombar = false;
+    profile_.mdevs = {gpu};
+    profile_.display.gl = true;
+  }
+  void TearDown() override {
+    std::error_code ec;
+    if (!host_dir_.empty()) fs::remove_all(host_dir_, ec);
+    FuseTest::TearDown();
+  }
+
+  // The seed's host: GVT-g parent on the fake sysfs, modules loaded, IOMMU on, /dev nodes there.
+  void good_host(const nlohmann::json& config = kernel_like_config()) {
+    mount(config);
+    write_file(host_dir_ / "proc" / "cpuinfo", kCpuinfo);
+    write_file(host_dir_ / "proc" / "cmdline",
+               "BOOT_IMAGE=/vmlinuz root=/dev/sda1 ro quiet intel_iommu=on\n");
+    const fs::path sys = host_dir_ / "sys";
+    fs::create_directories(sys);
+    for (const char* part : {"class", "bus", "devices"})
+      fs::create_directory_symlink(fake().sys() / part, sys / part);
+    fs::create_directories(sys / "kernel" / "iommu_groups" / "0");
+    for (const char* module : {"vfio", "vfio_iommu_type1", "mdev", "kvmgt", "kvm_intel"})
+      fs::create_directories(sys / "module" / module);
+    write_file(sys / "module" / "i915" / "parameters" / "enable_gvt", "Y\n");
+    write_file(fake().dev() / "kvm", "");
+    write_file(fake().dev() / "vfio" / "vfio", "");
+    write_file(fake().dev() / "dri" / "renderD128", "");
+  }
+  fs::path sys() const { return host_dir_ / "sys"; }
+  fs::path dev() { return fake().dev(); }
+
+  HostView view() {
+    HostView h;
+    h.roots = {sys(), fake().dev()};
+    h.proc = host_dir_ / "proc";
+    h.getenv = [this](const std::string& name) -> std::optional<std::string> {
+      const auto it = env_.find(name);
+      if (it == env_.end()) return std::nullopt;
+      return it->second;
+    };
+    h.memlock_bytes = memlock_;
+    h.root = root_;
+    h.can_access = [this](const fs::path& path, int mode) {
+      return !denied_.count(path) && ::access(path.c_str(), mode) == 0;
+    };
+    h.run_qemu = [this](const std::vector<std::string>& argv) -> std::optional<ProgramOutput> {
+      ++qemu_runs_;
+      if (!qemu_found_) return std::nullopt;
+      EXPECT_EQ(argv.at(0), profile_.qemu.binary);
+      std::string args;
+      for (std::size_t i = 1; i < argv.size(); ++i) args += (i > 1 ? " " : "") + argv[i];
+      const auto it = qemu_outputs_.find(args);
+      if (it == qemu_outputs_.end()) return ProgramOutput{1, "qemu: unknown option\n"};
+      return ProgramOutput{0, it->second};
+    };
+    return h;
+  }
+
+  std::vector<CheckResult> run(bool with_profile = true) {
+    return run_host_checks(view(), with_profile ? &profile_ : nullptr);
+  }
+
+  // The one result whose line (after the verdict) starts with `prefix` (fails the test when there
+  // is not exactly one), formatted as its output line.
+  std::string line(const std::vector<CheckResult>& results, const std::string& prefix) {
+    std::vector<CheckResult> found;
+    for (const auto& r : results)
+      if (format_check_lines({r}).substr(6).rfind(prefix, 0) == 0) found.push_back(r);
+    EXPECT_EQ(found.size(), 1u) << "lines starting with \"" << prefix << "\" in:\n"
+                                << format_check_lines(results);
+    if (found.size() != 1) return {};
+    std::string text = format_check_lines(found);
+    text.pop_back();
+    return text;
+  }
+
+  void create_gpu() {
+    ensure_mdevs(fake().roots(), profile_.name, profile_.mdevs, EnsureMode::create);
+  }
+
+  fs::path host_dir_;
+  Profile profile_;
+  std::map<std::string, std::string> env_;
+  std::map<std::string, std::string> qemu_outputs_;
+  bool qemu_found_ = true;
+  int qemu_runs_ = 0;
+  std::optional<std::uint64_t> memlock_;
+  bool root_ = true;
+  std::set<fs::path> denied_;
+};
+
+TEST_F(HostChecksTest, TheSeedsHostPassesEveryCheck) {
+  good_host();
+  create_gpu();
+  const auto results = run();
+  EXPECT_EQ(worst_verdict(results), Verdict::pass) << format_check_lines(results);
+  EXPECT_EQ(line(results, "hardware virtualization"), "PASS  hardware virtualization (Intel VT-x)");
+  EXPECT_EQ(line(results, "IOMMU"), "PASS  IOMMU enabled (1 IOMMU group)");
+  EXPECT_EQ(line(results, "kernel command line"), "PASS  kernel command line has intel_iommu=on");
+  EXPECT_EQ(line(results, "i915"), "PASS  i915 GVT-g enabled (i915.enable_gvt=1)");
+  EXPECT_EQ(line(results, "mdev parents"), "PASS  mdev parents: 0000:00:02.0, mbochs, mdpy, mtty");
+  EXPECT_EQ(line(results, "mdev gpu0"),
+            "PASS  mdev gpu0: 4dd50f26-ec08-11e8-b838-4bc3356865b6 exists (i915-GVTg_V4_4 on "
+            "0000:00:02.0): start reuses it");
+  EXPECT_EQ(line(results, "/dev/vfio/20"), "PASS  /dev/vfio/20 (mdev gpu0) is accessible");
+  EXPECT_EQ(line(results, "qemu qemu"), "PASS  qemu qemu-system-x86_64 7.2.22");
+  EXPECT_EQ(line(results, "qemu vfio-pci"), "PASS  qemu vfio-pci offers sysfsdev and display");
+  EXPECT_EQ(line(results, "qemu display"), "PASS  qemu display gtk is available");
+  EXPECT_EQ(line(results, "GL"), "PASS  GL: X display :0");
+}
+
+TEST_F(HostChecksTest, MdevThatStartWouldCreatePasses) {
+  good_host();
+  const auto results = run();
+  EXPECT_EQ(worst_verdict(results), Verdict::pass) << format_check_lines(results);
+  EXPECT_EQ(line(results, "mdev gpu0"),
+            "PASS  mdev gpu0: i915-GVTg_V4_4 on 0000:00:02.0 has 4 free instances; start creates "
+            "4dd50f26-ec08-11e8-b838-4bc3356865b6");
+}
+
+TEST_F(HostChecksTest, NoHardwareVirtualization) {
+  good_host();
+  write_file(host_dir_ / "proc" / "cpuinfo", "vendor_id\t: GenuineIntel\nflags\t\t: fpu vme\n");
+  fs::remove(dev() / "kvm");
+  const auto results = run();
+  EXPECT_EQ(line(results, "hardware virtualization"),
+            "FAIL  hardware virtualization: no vmx or svm flag in /proc/cpuinfo. Fix: enable Intel "
+            "VT-x / AMD-V (SVM) in the firmware (BIOS/UEFI) setup");
+  EXPECT_EQ(line(results, "/dev/kvm"),
+            "FAIL  /dev/kvm: missing. Fix: enable hardware virtualization first (see above)");
+}
+
+TEST_F(HostChecksTest, DevKvmMissingOrNotAccessible) {
+  good_host();
+  fs::remove(dev() / "kvm");
+  EXPECT_EQ(line(run(), "/dev/kvm"),
+            "FAIL  /dev/kvm: missing. Fix: sudo modprobe kvm_intel; to load it at boot: echo "
+            "kvm_intel | sudo tee -a /etc/initramfs-tools/modules && sudo update-initramfs -u");
+  write_file(dev() / "kvm", "");
+  denied_.insert(dev() / "kvm");
+  EXPECT_EQ(line(run(), "/dev/kvm"),
+            "FAIL  /dev/kvm: this user cannot open it read-write. Fix: sudo usermod -aG kvm $USER, "
+            "then log in again");
+}
+
+TEST_F(HostChecksTest, KvmProblemsOnlyWarnForATcgProfile) {
+  good_host();
+  fs::remove(dev() / "kvm");
+  profile_.machine.accel = "tcg";
+  const auto results = run();
+  EXPECT_THAT(line(results, "/dev/kvm"),
+              HasSubstr("WARN  /dev/kvm: missing (the profile uses tcg: slow, but runs)"));
+}
+
+TEST_F(HostChecksTest, NoIommuAndNoKernelOption) {
+  good_host();
+  fs::remove_all(sys() / "kernel" / "iommu_groups" / "0");
+  write_file(host_dir_ / "proc" / "cmdline", "BOOT_IMAGE=/vmlinuz ro quiet\n");
+  const auto results = run();
+  const std::string fix =
+      "sudo sed -i -e 's/^GRUB_CMDLINE_LINUX_DEFAULT=\"/&intel_iommu=on /' /etc/default/grub && "
+      "sudo update-grub, then reboot (enable VT-d in the firmware setup too)";
+  EXPECT_EQ(line(results, "IOMMU"),
+            "FAIL  IOMMU: not enabled (no IOMMU groups in /sys/kernel/iommu_groups). Fix: " + fix);
+  EXPECT_EQ(line(results, "kernel command line"),
+            "FAIL  kernel command line: intel_iommu=on is missing. Fix: " + fix);
+}
+
+TEST_F(HostChecksTest, KernelOptionMissingButIommuOnIsAWarning) {
+  good_host();
+  write_file(host_dir_ / "proc" / "cmdline", "BOOT_IMAGE=/vmlinuz ro quiet\n");
+  const auto results = run();
+  EXPECT_THAT(line(results, "kernel command line"),
+              HasSubstr("WARN  kernel command line: intel_iommu=on is missing. Fix: sudo sed"));
+  EXPECT_EQ(worst_verdict(results), Verdict::warn);
+}
+
+TEST_F(HostChecksTest, EachMissingModuleFailsWithItsModprobe) {
+  good_host();
+  for (const std::string module : {"vfio", "vfio_iommu_type1", "mdev", "kvmgt"}) {
+    SCOPED_TRACE(module);
+    fs::remove_all(sys() / "module" / module);
+    const auto results = run();
+    const std::string text = line(results, "module " + module + ":");
+    EXPECT_THAT(text, HasSubstr("FAIL  module " + module + ": not loaded"));
+    EXPECT_THAT(text,
+                HasSubstr("Fix: sudo modprobe " + module + "; to load it at boot: echo " + module +
+                          " | sudo tee -a /etc/initramfs-tools/modules && sudo "
+                          "update-initramfs -u"));
+    EXPECT_EQ(worst_verdict(results), Verdict::fail);
+    fs::create_directories(sys() / "module" / module);
+  }
+}
+
+TEST_F(HostChecksTest, GvtNotEnabled) {
+  good_host();
+  write_file(sys() / "module" / "i915" / "parameters" / "enable_gvt", "N\n");
+  EXPECT_EQ(line(run(), "i915"),
+            "FAIL  i915 GVT-g: i915.enable_gvt is not 1. Fix: printf 'options i915 "
+            "enable_gvt=1\\n' | sudo tee /etc/modprobe.d/i915.conf && sudo update-initramfs -u, "
+            "then reboot (or add i915.enable_gvt=1 to the kernel command line)");
+}
+
+TEST_F(HostChecksTest, NvidiaNeedsTheHostDriverAndTheVmUuid) {
+  good_host(one_type("0000:41:00.0", "nvidia-259", 2));
+  profile_.mdevs[0].parent = "0000:41:00.0";
+  profile_.mdevs[0].type = "nvidia-259";
+  profile_.mdevs[0].display = OnOffAuto::off;
+  const auto results = run();
+  EXPECT_EQ(line(results, "NVIDIA"),
+            "FAIL  NVIDIA vGPU host driver: nvidia_vgpu_vfio is not loaded. Fix: install NVIDIA's "
+            "vGPU host driver (Virtual GPU Manager for KVM), then sudo modprobe nvidia_vgpu_vfio");
+  EXPECT_EQ(line(results, "mdev gpu0 -uuid"),
+            "FAIL  mdev gpu0 -uuid: the NVIDIA guest driver needs the VM's UUID to be the mdev's. "
+            "Fix: set \"vm-uuid\": true on mdev \"gpu0\" in /profiles/desk.json");
+  fs::create_directories(sys() / "module" / "nvidia_vgpu_vfio");
+  profile_.mdevs[0].vm_uuid = true;
+  const auto fixed = run();
+  EXPECT_EQ(line(fixed, "mdev gpu0 is"), "PASS  mdev gpu0 is the VM's -uuid");
+  EXPECT_EQ(line(fixed, "NVIDIA"), "PASS  NVIDIA vGPU host driver loaded (nvidia_vgpu_vfio)");
+}
+
+TEST_F(HostChecksTest, NoMdevParents) {
+  good_host({{"parents", nlohmann::json::array()}});
+  const auto results = run();
+  EXPECT_EQ(line(results, "mdev parents"),
+            "FAIL  mdev parents: none registered (/sys/class/mdev_bus is empty or missing). Fix: "
+            "enable GVT-g: i915.enable_gvt=1 and the kvmgt module (see above)");
+}
+
+TEST_F(HostChecksTest, TypeNotOfferedOrExhausted) {
+  good_host(one_type("0000:00:02.0", "i915-GVTg_V4_4", 1));
+  profile_.mdevs[0].type = "i915-GVTg_V4_1";
+  EXPECT_EQ(line(run(), "mdev gpu0"),
+            "FAIL  mdev gpu0: parent 0000:00:02.0 does not offer type i915-GVTg_V4_1. Fix: pick a "
+            "parent and type that `mdevrun types` lists");
+  profile_.mdevs[0].type = "i915-GVTg_V4_4";
+  fake().control("set-instances 0000:00:02.0 i915-GVTg_V4_4 0");
+  EXPECT_EQ(line(run(), "mdev gpu0"),
+            "FAIL  mdev gpu0: type i915-GVTg_V4_4 on 0000:00:02.0 has no free instance. Fix: stop "
+            "a VM that uses one, or pick a smaller type (`mdevrun types`)");
+}
+
+TEST_F(HostChecksTest, ExistingMdevOfAnotherType) {
+  good_host();
+  auto other = profile_.mdevs;
+  other[0].type = "i915-GVTg_V4_8";
+  ensure_mdevs(fake().roots(), "desk", other, EnsureMode::create);
+  EXPECT_EQ(line(run(), "mdev gpu0"),
+            "FAIL  mdev gpu0: 4dd50f26-ec08-11e8-b838-4bc3356865b6 exists as i915-GVTg_V4_8 on "
+            "0000:00:02.0, the profile wants i915-GVTg_V4_4 on 0000:00:02.0. Fix: remove it (echo "
+            "1 | sudo tee /sys/bus/mdev/devices/4dd50f26-ec08-11e8-b838-4bc3356865b6/remove) or "
+            "give the profile another uuid");
+}
+
+TEST_F(HostChecksTest, DesktopUserWhoCannotCreateTheMdev) {
+  good_host();
+  root_ = false;
+  denied_.insert(sys() / "class/mdev_bus/0000:00:02.0/mdev_supported_types/i915-GVTg_V4_4/create");
+  const auto results = run();
+  EXPECT_THAT(line(results, "mdev gpu0 create"),
+              HasSubstr("FAIL  mdev gpu0 create: this user cannot write "));
+  EXPECT_THAT(line(results, "mdev gpu0 create"),
+              HasSubstr("Fix: create it once as root and keep it: mdevrun export "
+                        "/profiles/desk.json --mdevctl | sudo sh (see the README's desktop "
+                        "set-up)"));
+  EXPECT_THAT(line(results, "/dev/vfio node of mdev gpu0"),
+              HasSubstr("WARN  /dev/vfio node of mdev gpu0: the mdev does not exist yet"));
+}
+
+TEST_F(HostChecksTest, DesktopUserWhoCannotOpenTheVfioGroup) {
+  good_host();
+  create_gpu();
+  root_ = false;
+  denied_.insert(dev() / "vfio" / "20");
+  EXPECT_EQ(line(run(), "/dev/vfio/20"),
+            "FAIL  /dev/vfio/20 (mdev gpu0): this user cannot open it. Fix: echo "
+            "'SUBSYSTEM==\"vfio\", GROUP=\"kvm\", MODE=\"0660\"' | sudo tee "
+            "/etc/udev/rules.d/72-mdevrun-vfio.rules && sudo udevadm control --reload && sudo "
+            "udevadm trigger --subsystem-match=vfio, and add the user to kvm: sudo usermod -aG kvm "
+            "$USER (log in again)");
+}
+
+TEST_F(HostChecksTest, VfioContainerMissing) {
+  good_host();
+  fs::remove(dev() / "vfio" / "vfio");
+  EXPECT_EQ(line(run(), "/dev/vfio/vfio"),
+            "FAIL  /dev/vfio/vfio: missing. Fix: sudo modprobe vfio; to load it at boot: echo vfio "
+            "| sudo tee -a /etc/initramfs-tools/modules && sudo update-initramfs -u");
+}
+
+TEST_F(HostChecksTest, MemlockTooSmallForADesktopUser) {
+  good_host();
+  root_ = false;
+  memlock_ = 8 * 1024 * 1024;
+  const std::string fix =
+      "Fix: echo '@kvm - memlock unlimited' | sudo tee /etc/security/limits.d/mdevrun.conf, be "
+      "in group kvm, log in again (check with ulimit -l)";
+  EXPECT_EQ(line(run(), "RLIMIT_MEMLOCK"),
+            "FAIL  RLIMIT_MEMLOCK: 8 MiB; vfio needs guest memory + 1 GiB = 5120 MiB. " + fix);
+  memlock_ = std::uint64_t{6} << 30;
+  EXPECT_EQ(line(run(), "RLIMIT_MEMLOCK"), "PASS  RLIMIT_MEMLOCK 6144 MiB (vfio needs 5120 MiB)");
+  memlock_.reset();
+  EXPECT_EQ(line(run(), "RLIMIT_MEMLOCK"), "PASS  RLIMIT_MEMLOCK is unlimited");
+}
+
+TEST_F(HostChecksTest, QemuMissing) {
+  good_host();
+  qemu_found_ = false;
+  const auto results = run();
+  EXPECT_EQ(line(results, "qemu"),
+            "FAIL  qemu: qemu-system-x86_64 not found or not executable. Fix: sudo apt-get install "
+            "qemu-system-x86");
+  EXPECT_EQ(qemu_runs_, 1);  // nothing more is asked of a qemu that is not there
+}
+
+TEST_F(HostChecksTest, QemuWithoutVfioDisplayOrRamfb) {
+  good_host();
+  qemu_outputs_["-device vfio-pci,help"] = "vfio-pci options:\n  host=<str>\n  sysfsdev=<str>\n";
+  qemu_outputs_["-device vfio-pci-nohotplug,help"] = "vfio-pci-nohotplug options:\n";
+  profile_.mdevs[0].ramfb = true;
+  const auto results = run();
+  EXPECT_EQ(line(results, "qemu vfio-pci:"),
+            "FAIL  qemu vfio-pci: -device vfio-pci,help does not list display. Fix: use a qemu "
+            "built with VFIO: sudo apt-get install qemu-system-x86");
+  EXPECT_EQ(line(results, "qemu vfio-pci-nohotplug"),
+            "FAIL  qemu vfio-pci-nohotplug: -device vfio-pci-nohotplug,help does not list ramfb. "
+            "Fix: use qemu 3.1 or later, or set \"ramfb\": false in the profile");
+}
+
+TEST_F(HostChecksTest, DisplayBackendMissing) {
+  good_host();
+  qemu_outputs_["-display help"] = "Available display backend types:\nnone\negl-headless\n";
+  EXPECT_EQ(line(run(), "qemu display"),
+            "FAIL  qemu display gtk: not listed by -display help. Fix: sudo apt-get install "
+            "qemu-system-gui");
+}
+
+TEST_F(HostChecksTest, GtkGlWithoutXOrWayland) {
+  good_host();
+  env_.clear();
+  EXPECT_EQ(line(run(), "GL"),
+            "FAIL  GL (gtk,gl=on): needs X or Wayland: neither DISPLAY nor WAYLAND_DISPLAY is set. "
+            "Fix: run it from the desktop session, or use egl-headless or spice with a render node "
+            "(/dev/dri/renderD128)");
+  env_ = {{"WAYLAND_DISPLAY", "wayland-0"}};
+  EXPECT_EQ(line(run(), "GL"), "PASS  GL: Wayland display wayland-0");
+}
+
+TEST_F(HostChecksTest, EglHeadlessNeedsARenderNode) {
+  good_host();
+  profile_.display.backend = "egl-headless";
+  EXPECT_EQ(line(run(), "GL"), "PASS  GL render node /dev/dri/renderD128 is accessible");
+  root_ = false;
+  denied_.insert(dev() / "dri" / "renderD128");
+  EXPECT_EQ(line(run(), "GL"),
+            "FAIL  GL render node /dev/dri/renderD128: this user cannot open it. Fix: sudo usermod "
+            "-aG render $USER, then log in again");
+  fs::remove(dev() / "dri" / "renderD128");
+  EXPECT_EQ(line(run(), "GL"),
+            "FAIL  GL render node: no /dev/dri/renderD* node (egl-headless GL renders on the host "
+            "GPU). Fix: load the host GPU's DRM driver (e.g. sudo modprobe i915), or name an "
+            "existing node in display.rendernode");
+}
+
+TEST_F(HostChecksTest, GvtDisplayWithoutGl) {
+  good_host();
+  profile_.display = {};
+  profile_.display.backend = "vnc";
+  EXPECT_EQ(line(run(), "mdev gpu0 display"),
+            "FAIL  mdev gpu0 display: display=on without a GL display: a dmabuf vGPU (GVT-g) needs "
+            "one. Fix: set \"display\": {\"backend\": \"gtk\", \"gl\": true} (or egl-headless) in "
+            "/profiles/desk.json");
+}
+
+TEST_F(HostChecksTest, WithoutAProfileOnlyHostChecks) {
+  good_host();
+  const auto results = run(false);
+  EXPECT_EQ(worst_verdict(results), Verdict::pass) << format_check_lines(results);
+  for (const auto& r : results) EXPECT_EQ(r.what.find("mdev gpu0"), std::string::npos);
+}
+
+TEST_F(HostChecksTest, RealQemu) {
+  good_host();
+  profile_.display.backend = "egl-headless";
+  HostView h = view();
+  h.run_qemu = HostView::from_env().run_qemu;
+  const auto results = run_host_checks(h, &profile_);
+  EXPECT_THAT(line(results, "qemu qemu"), HasSubstr("PASS  qemu qemu-system-x86_64 7.2."));
+  EXPECT_EQ(line(results, "qemu vfio-pci"), "PASS  qemu vfio-pci offers sysfsdev and display");
+  EXPECT_EQ(line(results, "qemu display"), "PASS  qemu display egl-headless is available");
+}
+
+// The CLI on the same good host, through the environment: exit 0, then 1 once a check fails.
+TEST_F(HostChecksTest, CliExitCodeFollowsTheWorstVerdict) {
+  good_host();
+  create_gpu();
+  const fs::path profile = host_dir_ / "desk.json";
+  std::ofstream(profile) << R"({"name": "desk", "machine": {"accel": "kvm", "memory": "4G"},
+    "mdevs": [{"id": "gpu0", "parent": "0000:00:02.0", "type": "i915-GVTg_V4_4",
+               "uuid": ")"
+                         << kUuid1 << R"(", "display": true}],
+    "display": {"backend": "egl-headless", "rendernode": "/dev/dri/renderD128"}})";
+  const std::string env = "env MDEVRUN_SYSFS_ROOT=" + sys().string() +
+                          " MDEVRUN_DEV_ROOT=" + dev().string() +
+                          " MDEVRUN_PROC_ROOT=" + (host_dir_ / "proc").string() + " ";
+  const auto ok = run_command(env + MDEVRUN_BIN + " check --json " + profile.string());
+  EXPECT_EQ(ok.exit_code, 0) << ok.out;
+  EXPECT_EQ(nlohmann::json::parse(ok.out).at("result"), "pass");
+  fs::remove(dev() / "kvm");
+  const auto failed = run_command(env + MDEVRUN_BIN + " check " + profile.string());
+  EXPECT_EQ(failed.exit_code, 1) << failed.out;
+  EXPECT_THAT(failed.out, HasSubstr("\nFAIL  /dev/kvm: missing. Fix: sudo modprobe kvm_intel"));
+  const auto bad = run_command(env + MDEVRUN_BIN + " check /nonexistent.json 2>/dev/null");
+  EXPECT_EQ(bad.exit_code, 2);
+}
+
+}  // namespace
+}  // namespace mdevrun::testing

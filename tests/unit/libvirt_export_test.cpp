@@ -1,0 +1,100 @@
+// The libvirt XML as text: each profile field lands in the element the README's mapping names.
+// virt-xml-validate and libvirtd's own qemu argv are checked in tests/libvirt/.
+
+#include "libvirt_export.hpp"
+
+#include <gmock/gmock.h>
+
+#include "profile_loader.hpp"
+
+namespace mdevrun {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+ResolvedMdev resolved(const std::string& id, const std::string& uuid) {
+  ResolvedMdev m;
+  m.id = id;
+  m.uuid = uuid;
+  return m;
+}
+
+std::string seed_xml(Profile& p) {
+  p = load_profile(std::string(MDEVRUN_SOURCE_DIR) + "/profiles/gvtg-desktop.json");
+  return libvirt_domain_xml(p, {resolved("gpu0", *p.mdevs[0].uuid)}, "/usr/bin/qemu-system-x86_64");
+}
+
+TEST(LibvirtExport, SeedProfileAsTheSeedWritesIt) {
+  Profile p;
+  const std::string xml = seed_xml(p);
+  EXPECT_THAT(xml, HasSubstr("<domain type='kvm'"));
+  EXPECT_THAT(xml, HasSubstr("<type arch='x86_64' machine='q35'>hvm</type>"));
+  EXPECT_THAT(xml, HasSubstr("<memory unit='MiB'>4096</memory>\n  <vcpu>4</vcpu>"));
+  EXPECT_THAT(xml, HasSubstr("<cpu mode='host-passthrough'/>"));
+  EXPECT_THAT(xml, HasSubstr("    <graphics type='spice'>\n      <listen type='none'/>\n"
+                             "      <gl enable='yes'/>\n    </graphics>"));
+  EXPECT_THAT(xml, HasSubstr("libvirt has no gtk graphics"));
+  EXPECT_THAT(xml,
+              HasSubstr("    <hostdev mode='subsystem' type='mdev' managed='no' model='vfio-pci' "
+                        "display='on'>\n      <source>\n        <address "
+                        "uuid='4dd50f26-ec08-11e8-b838-4bc3356865b6'/>\n      </source>\n"
+                        "      <alias name='ua-gpu0'/>\n    </hostdev>"));
+  EXPECT_THAT(xml, HasSubstr("<video>\n      <model type='none'/>\n    </video>"));
+  EXPECT_THAT(xml, HasSubstr("<target dev='vda' bus='virtio'/>"));
+  EXPECT_THAT(xml, HasSubstr("<interface type='user'>\n      <model type='virtio'/>"));
+  EXPECT_THAT(xml, HasSubstr("<!-- hostfwd tcp:127.0.0.1:2222-:22 is not mapped"));
+  EXPECT_THAT(xml, HasSubstr("<qemu:arg value='usb-tablet,id=tablet0,bus=xhci.0'/>"));
+  EXPECT_THAT(xml, Not(HasSubstr("ramfb")));
+}
+
+TEST(LibvirtExport, RamfbVmUuidFirmwareKernelAndEscaping) {
+  Profile p;
+  seed_xml(p);
+  p.name = "a<b>&'c\"";
+  p.mdevs[0].ramfb = true;
+  p.mdevs[0].vm_uuid = true;
+  p.mdevs[0].x_igd_opregion = true;
+  p.firmware.type = "uefi";
+  p.firmware.code = "/usr/share/OVMF/OVMF_CODE_4M.fd";
+  p.firmware.vars_template = "/usr/share/OVMF/OVMF_VARS_4M.fd";
+  p.kernel = KernelSpec{"/boot/vmlinuz", std::filesystem::path("/boot/initrd"), "console=ttyS0"};
+  p.machine.accel = "tcg";
+  p.machine.cpu = "max";
+  const std::string xml = libvirt_domain_xml(p, {resolved("gpu0", *p.mdevs[0].uuid)}, "/q");
+  EXPECT_THAT(xml, HasSubstr("<domain type='qemu'"));
+  EXPECT_THAT(xml, HasSubstr("<name>a&lt;b&gt;&amp;&apos;c&quot;</name>"));
+  EXPECT_THAT(xml, HasSubstr("<uuid>4dd50f26-ec08-11e8-b838-4bc3356865b6</uuid>"));
+  EXPECT_THAT(xml, HasSubstr("display='on' ramfb='on'>"));
+  EXPECT_THAT(xml, HasSubstr("<loader readonly='yes' type='pflash'>/usr/share/OVMF/OVMF_CODE_4M.fd"
+                             "</loader>\n    <nvram template='/usr/share/OVMF/OVMF_VARS_4M.fd'/>"));
+  EXPECT_THAT(xml, HasSubstr("<kernel>/boot/vmlinuz</kernel>\n    <initrd>/boot/initrd</initrd>\n"
+                             "    <cmdline>console=ttyS0</cmdline>"));
+  EXPECT_THAT(xml, HasSubstr("<cpu mode='maximum'/>"));
+  EXPECT_THAT(xml, HasSubstr("<qemu:device alias='ua-gpu0'>\n      <qemu:frontend>\n        "
+                             "<qemu:property name='rombar' type='unsigned' value='0'/>\n        "
+                             "<qemu:property name='x-igd-opregion' type='bool' value='true'/>"));
+}
+
+TEST(LibvirtExport, DisplayBackends) {
+  Profile p;
+  seed_xml(p);
+  const std::vector<ResolvedMdev> m = {resolved("gpu0", *p.mdevs[0].uuid)};
+  p.display = {"vnc", false, std::nullopt, "0.0.0.0:3"};
+  EXPECT_THAT(libvirt_domain_xml(p, m, "/q"),
+              HasSubstr("<graphics type='vnc' port='5903' autoport='no'>\n      "
+                        "<listen type='address' address='0.0.0.0'/>"));
+  p.display = {"egl-headless", false, "/dev/dri/renderD128", std::nullopt};
+  EXPECT_THAT(libvirt_domain_xml(p, m, "/q"),
+              HasSubstr("<graphics type='egl-headless'>\n      <gl "
+                        "rendernode='/dev/dri/renderD128'/>\n    </graphics>"));
+  p.display = {"spice", false, std::nullopt, "127.0.0.1:5930"};
+  EXPECT_THAT(libvirt_domain_xml(p, m, "/q"),
+              HasSubstr("<graphics type='spice' port='5930' autoport='no'>\n      "
+                        "<listen type='address' address='127.0.0.1'/>"));
+  p.display = {"none", false, std::nullopt, std::nullopt};
+  EXPECT_THAT(libvirt_domain_xml(p, m, "/q"), Not(HasSubstr("<graphics")));
+}
+
+}  // namespace
+}  // namespace mdevrun
