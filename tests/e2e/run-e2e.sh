@@ -8,7 +8,7 @@
 #   --demo           narrate: say what is being built, show each command run inside the VM and
 #                    its output (scripts/demo); without it only the step results are printed
 #   MDEVRUN_BINARY   use this mdevrun (ctest passes its build); default: build build/release
-#   env E2E_TIMEOUT  seconds for the whole outer VM run (default 1500), MDEVRUN_CACHE: lib.sh
+#   env E2E_TIMEOUT  seconds for the whole outer VM run (default 1700), MDEVRUN_CACHE: lib.sh
 # Log (the whole serial console, each line with seconds since qemu started): $CACHE/e2e/e2e.log
 # Needs root only to install missing Debian packages; no KVM (TCG), nothing left on the host.
 set -euo pipefail
@@ -76,8 +76,9 @@ say "Booting the test VM (qemu TCG, no KVM needed); inside it mdevrun creates re
 
 logf=$CACHE/e2e/e2e.log fifo=$CACHE/e2e/serial.fifo
 rm -f "$fifo"; mkfifo "$fifo"
+: >"$logf"
 t_boot=$EPOCHREALTIME
-timeout "${E2E_TIMEOUT:-1500}" "${cmd[@]}" </dev/null >"$fifo" 2>&1 &
+timeout "${E2E_TIMEOUT:-1700}" "${cmd[@]}" </dev/null >"$fifo" 2>&1 &
 qpid=$!
 # timeout runs qemu in its own process group, out of reach of Ctrl-C: stop it on any exit.
 trap 'kill "$qpid" 2>/dev/null || true; rm -f "$fifo"' EXIT
@@ -129,7 +130,7 @@ for s in "${plan[@]}"; do
 done
 ok=1
 if [ "$qrc" != 0 ]; then
-    ok=0; log "outer qemu exited with status $qrc$([ "$qrc" != 124 ] || echo ": timed out after ${E2E_TIMEOUT:-1500} s")"
+    ok=0; log "outer qemu exited with status $qrc$([ "$qrc" != 124 ] || echo ": timed out after ${E2E_TIMEOUT:-1700} s")"
 fi
 if [ "${rc_in:-x}" != 0 ]; then ok=0; log "the in-VM test ended with rc=${rc_in:-none}"; fi
 [ $fail = 0 ] || ok=0
