@@ -163,7 +163,7 @@ copy_elf() {
     local f=$1 dest=${2:-$1} lib
     mkdir -p "$ROOT$(dirname "$dest")"
     cp -L "$f" "$ROOT$dest"
-    for lib in $(ldd "$f" | awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\// {print $1}'); do
+    for lib in $(ldd "$f" 2>/dev/null | awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\// {print $1}'); do
         [ -e "$ROOT$lib" ] && continue
         mkdir -p "$ROOT$(dirname "$lib")"
         cp -L "$lib" "$ROOT$lib"

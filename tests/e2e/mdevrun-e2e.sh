@@ -1,0 +1,374 @@
+#!/bin/sh
+# The mdevrun end-to-end test. Runs INSIDE the e2e outer VM (busybox sh, as PID 1's child): a real
+# Debian kernel with vfio, mdev and the kernel's sample mdev drivers (mtty, mdpy, mbochs), the
+# host's qemu, the tiny guest at /guest/ and mdevrun at /usr/bin/mdevrun. tests/e2e/run-e2e.sh
+# copies this file to /mdevrun/test.sh and the profiles to /mdevrun/profiles/, boots the VM and
+# reads the serial console. Protocol (one line each, on stdout = the serial console):
+#   E2E-PLAN <step>...                        the steps this run will report, in order
+#   E2E-CMD <command line>                    a command about to run (narration for scripts/demo)
+#   E2E-OUT <line>                            its output
+#   E2E-STEP <step> PASS|FAIL <seconds> <detail>
+#   E2E-DONE passed=N failed=M
+# Exit status: 0 when every step passed.
+#
+# One inner guest boot per run (it takes 70-80 s under nested TCG): the main VM is started first,
+# the failure cases (which need no booted guest) run while it boots, then unplug / plug /
+# unplug --remove-mdev / stop use the booted guest.
+set -eu
+export PATH=/usr/bin:/usr/sbin:/bin:/sbin
+
+P=/mdevrun/profiles
+NAME=e2e-mtty                       # the main VM (profiles/e2e-mtty.json)
+SERIAL=/tmp/inner-serial.log        # its serial console (set in the profile)
+MDEVS=/sys/bus/mdev/devices
+TYPES=/sys/class/mdev_bus
+MTTY_ID=4348:3253                   # mtty's PCI vendor:device, as the guest reports it
+# Start timeouts are generous: the outer VM is itself emulated (TCG), on a shared CI machine.
+START="mdevrun start --start-timeout 120"
+
+STEPS="modules types start status second-launcher uuid-taken exhaust-mdpy exhaust-mbochs
+busy-vfio no-gl qemu-killed guest-boot unplug plug unplug-remove-mdev stop leftovers"
+echo "E2E-PLAN" $STEPS
+
+now() { cut -d' ' -f1 /proc/uptime; }
+since() { awk -v a="$1" '{printf "%.2f", $1 - a}' /proc/uptime; }
+PASSED=0 FAILED=0 MAIN_OK=1
+
+# step NAME FUNCTION: run FUNCTION (which sets DETAIL and returns non-zero on failure), report it
+# and set RESULT. FUNCTION runs in an `if`, so `set -e` does not apply inside: every check in it
+# says `|| return 1`.
+RESULT=
+step() {
+    DETAIL= T0=$(now)
+    if "$2"; then RESULT=PASS PASSED=$((PASSED + 1)); else RESULT=FAIL FAILED=$((FAILED + 1)); fi
+    echo "E2E-STEP $1 $RESULT $(since "$T0") ${DETAIL:-failed}"
+}
+# A main-flow step needs the VM the earlier ones set up: once one failed, report the rest as
+# failed without running them (their checks would only repeat the first failure).
+main_step() {
+    if [ $MAIN_OK = 1 ]; then
+        step "$1" "$2"
+        [ "$RESULT" = PASS ] || MAIN_OK=0
+    else
+        echo "E2E-STEP $1 FAIL 0.00 not run: an earlier main-flow step failed"
+        FAILED=$((FAILED + 1))
+    fi
+}
+
+# run CMD...: run a command, narrate it, keep its combined output in OUT and exit status in RC.
+run() {
+    echo "E2E-CMD $*"
+    set +e
+    OUT=$("$@" 2>&1)
+    RC=$?
+    set -e
+    # JSON is for the checks; the narration shows its size only (the human forms say the same).
+    case "$OUT" in
+        '') ;;
+        [[{]*) echo "E2E-OUT ($(printf '%s\n' "$OUT" | wc -l) lines of JSON, checked by the test)" ;;
+        *) printf '%s\n' "$OUT" | sed 's/^/E2E-OUT /' ;;
+    esac
+    [ $RC = 0 ] || echo "E2E-OUT (exit status $RC)"
+}
+# expect_rc N CMD...: run CMD, fail (with DETAIL) unless it exits with N.
+expect_rc() {
+    want=$1; shift
+    run "$@"
+    [ "$RC" = "$want" ] && return 0
+    DETAIL="'$*' exited $RC, expected $want: $(printf '%s' "$OUT" | tail -n 2 | tr '\n' ' ')"
+    return 1
+}
+# has TEXT: OUT contains TEXT (fixed string), else fail with DETAIL.
+has() {
+    case "$OUT" in *"$1"*) return 0 ;; esac
+    DETAIL="output lacks \"$1\""
+    return 1
+}
+# wait_for SECONDS CONDITION...: poll CONDITION every 0.1 s until it holds; fail after SECONDS.
+wait_for() {
+    limit=$(($1 * 10)); shift
+    n=0
+    until "$@"; do
+        n=$((n + 1)); [ $n -lt $limit ] || return 1
+        sleep 0.1
+    done
+}
+gone() { [ ! -e "$1" ]; }
+dead() { ! kill -0 "$1" 2>/dev/null; }
+in_serial() { grep -q "$1" "$SERIAL" 2>/dev/null; }
+# json_field NAME: the first "NAME": value in OUT (mdevrun's --json output puts one key per line).
+json_field() { printf '%s\n' "$OUT" | sed -n "s/^ *\"$1\": \"*\([^\",]*\)\"*,*$/\1/p" | head -n 1; }
+
+# mdevs created by hand here, as "someone else" would; removed on exit whatever happened.
+HAND=
+new_uuid() { cat /proc/sys/kernel/random/uuid; }
+# hand_create PARENT TYPE [UUID]: create an mdev outside mdevrun (its UUID in U), as a plain
+# `echo UUID > create` does: a refusal shows the kernel's errno text on stderr.
+hand_create() {
+    U=${3:-$(new_uuid)}
+    echo "$U" >"$TYPES/$1/mdev_supported_types/$2/create" || return 1
+    HAND="$HAND $U"
+}
+hand_remove_all() {
+    for u in $HAND; do [ ! -e "$MDEVS/$u" ] || echo 1 >"$MDEVS/$u/remove"; done
+    HAND=
+}
+# A qemu started by hand (busy-vfio); killed before its mdev is removed, as remove blocks while a
+# process holds the device.
+RAW_QEMU=
+kill_raw() {
+    [ -z "$RAW_QEMU" ] || { kill -9 "$RAW_QEMU" 2>/dev/null; wait "$RAW_QEMU" 2>/dev/null; } || true
+    RAW_QEMU=
+}
+cleanup() {
+    kill_raw
+    mdevrun stop --force "$NAME" >/dev/null 2>&1 || true
+    hand_remove_all || true
+}
+trap cleanup EXIT
+
+# --- the main flow, part 1 --------------------------------------------------------------------
+
+t_modules() {
+    for m in vfio vfio_iommu_type1 mdev mtty mdpy mbochs; do
+        [ -d "/sys/module/$m" ] || { DETAIL="module $m is not loaded"; return 1; }
+    done
+    [ -c /dev/vfio/vfio ] || { DETAIL="/dev/vfio/vfio missing"; return 1; }
+    DETAIL="vfio, vfio_iommu_type1, mdev, mtty, mdpy, mbochs on $(uname -r)"
+}
+
+t_types() {
+    expect_rc 0 mdevrun types || return 1
+    for t in mtty-1 mtty-2 mdpy-vga mdpy-xga mdpy-hd mbochs-small mbochs-medium mbochs-large; do
+        has "$t" || return 1
+    done
+    expect_rc 0 mdevrun types --json || return 1
+    has '"mbochs-large"' || return 1
+    DETAIL="mtty-1/2, mdpy-vga/xga/hd, mbochs-small/medium/large listed"
+}
+
+UUID= QEMU_PID= START_T=
+t_start() {
+    # The profile's kernel command line must be the one the guest was built with.
+    grep -qF "\"append\": \"$(cat /guest/cmdline)\"" "$P/$NAME.json" ||
+        { DETAIL="$P/$NAME.json: append differs from /guest/cmdline"; return 1; }
+    START_T=$(now)
+    expect_rc 0 $START --detach "$P/$NAME.json" || return 1
+    expect_rc 0 mdevrun status "$NAME" --json || return 1
+    UUID=$(json_field uuid) QEMU_PID=$(json_field qemu_pid)
+    [ -e "$MDEVS/$UUID" ] || { DETAIL="mdev $UUID not in $MDEVS"; return 1; }
+    grep -q "sysfsdev=$MDEVS/$UUID" "/proc/$QEMU_PID/cmdline" ||
+        { DETAIL="qemu $QEMU_PID does not use $UUID"; return 1; }
+    DETAIL="mdev $UUID (mtty-2) created, qemu pid $QEMU_PID"
+}
+
+t_status() {
+    expect_rc 0 mdevrun status "$NAME" --json || return 1
+    has '"status": "running"' && has '"attached": true' && has '"present": true' &&
+        has '"created_by_mdevrun": true' || return 1
+    expect_rc 0 mdevrun status "$NAME" || return 1
+    expect_rc 0 mdevrun list || return 1
+    has "$NAME" || return 1
+    DETAIL="running, tty0 attached, mdev present and owned"
+}
+
+# --- failure cases (no booted guest needed; they run while the main guest boots) ---------------
+
+t_second_launcher() {
+    # Same mdev (uuid), another instance name: mdevrun's own UUID lock refuses before qemu runs.
+    printf '{"name": "e2e-twin", "machine": {"type": "q35", "accel": "tcg", "memory": "64M"},
+ "display": {"backend": "none"},
+ "mdevs": [{"id": "tty0", "parent": "mtty", "type": "mtty-2", "uuid": "%s"}]}\n' "$UUID" >/tmp/e2e-twin.json
+    expect_rc 11 $START /tmp/e2e-twin.json || return 1
+    has "in use by another mdevrun" || return 1
+    [ -e "$MDEVS/$UUID" ] || { DETAIL="the main VM's mdev vanished"; return 1; }
+    DETAIL="exit 11: $(printf '%s' "$OUT" | head -n 1 | cut -c1-90)..."
+}
+
+t_uuid_taken() {
+    hand_create mdpy mdpy-vga e2e00000-0000-4000-8000-000000000001 || return 1
+    u=$U
+    expect_rc 3 $START "$P/e2e-uuid-taken.json" || return 1
+    has "already exists as type" || return 1
+    [ -e "$MDEVS/$u" ] || { DETAIL="mdevrun removed someone else's mdev $u"; return 1; }
+    hand_remove_all
+    DETAIL="exit 3, someone else's mdev left in place"
+}
+
+t_exhaust_mdpy() {
+    # mdpy: max_instances 4 for the whole parent (all types); the 5th create gets EUSERS.
+    avail=$(cat "$TYPES/mdpy/mdev_supported_types/mdpy-vga/available_instances")
+    [ "$avail" -ge 2 ] || { DETAIL="mdpy-vga available_instances $avail at start"; return 1; }
+    i=1; while [ $i -lt "$avail" ]; do hand_create mdpy mdpy-hd || return 1; i=$((i + 1)); done
+    before=$(ls "$MDEVS" | wc -l)
+    expect_rc 3 $START "$P/e2e-mdpy-exhaust.json" || return 1
+    has "no free instance" || return 1
+    [ "$(ls "$MDEVS" | wc -l)" = "$before" ] || { DETAIL="fb0 was not rolled back"; return 1; }
+    # The kernel's own answer when full (what mdevrun maps to exit 3 in a race): take the last
+    # instance, then ask for one more.
+    hand_create mdpy mdpy-hd || return 1
+    hand_create mdpy mdpy-hd >/tmp/e2e-err 2>&1 && { DETAIL="a 5th mdpy was created"; return 1; }
+    grep -q "Too many users" /tmp/e2e-err || { DETAIL="5th mdpy: $(cat /tmp/e2e-err) (want EUSERS)"; return 1; }
+    hand_remove_all
+    DETAIL="exit 3 with $((avail - 1)) of $avail taken by hand, the first device rolled back; kernel: EUSERS"
+}
+
+t_exhaust_mbochs() {
+    # mbochs: one pool (256 MB) for small 4 / medium 16 / large 64 MB; a full pool gets ENOSPC.
+    d=$TYPES/mbochs/mdev_supported_types
+    # Leave exactly 64 MB: one large, or 16 small.
+    while [ "$(cat "$d/mbochs-large/available_instances")" -gt 1 ]; do
+        hand_create mbochs mbochs-large || return 1
+    done
+    [ "$(cat "$d/mbochs-small/available_instances")" = 16 ] ||
+        { DETAIL="mbochs-small available_instances $(cat "$d/mbochs-small/available_instances"), want 16"; return 1; }
+    before=$(ls "$MDEVS" | wc -l)
+    expect_rc 3 $START "$P/e2e-mbochs-pool.json" || return 1
+    has "no free instance" && has "mbochs-small" || return 1
+    [ "$(ls "$MDEVS" | wc -l)" = "$before" ] || { DETAIL="gpu0 was not rolled back"; return 1; }
+    # Fill the last 64 MB by hand; then even the smallest type gets the kernel's ENOSPC.
+    hand_create mbochs mbochs-large || return 1
+    hand_create mbochs mbochs-small >/tmp/e2e-err 2>&1 && { DETAIL="pool did not run out"; return 1; }
+    grep -q "No space left on device" /tmp/e2e-err || { DETAIL="full pool: $(cat /tmp/e2e-err) (want ENOSPC)"; return 1; }
+    hand_remove_all
+    DETAIL="exit 3 (large took the pool's last 64 MB, small found none), rollback; kernel: ENOSPC"
+}
+
+t_busy_vfio() {
+    hand_create mdpy mdpy-vga e2e00000-0000-4000-8000-000000000002 || return 1
+    u=$U
+    group=$(basename "$(readlink "$MDEVS/$u/iommu_group")")
+    # Another VM holds the mdev: a plain qemu, paused (-S) so it costs no CPU.
+    echo "E2E-CMD qemu-system-x86_64 -S ... -device vfio-pci,sysfsdev=$MDEVS/$u &"
+    qemu-system-x86_64 -accel tcg -M q35 -m 64 -nodefaults -display none -S \
+        -device "vfio-pci,sysfsdev=$MDEVS/$u" </dev/null >/tmp/e2e-raw.log 2>&1 &
+    RAW_QEMU=$!
+    holds() { ls -l "/proc/$RAW_QEMU/fd" 2>/dev/null | grep -q "/dev/vfio/$group\$"; }
+    wait_for 60 holds || { DETAIL="plain qemu did not open /dev/vfio/$group: $(cat /tmp/e2e-raw.log)"; return 1; }
+    expect_rc 4 $START "$P/e2e-busy.json" || return 1
+    has "failed to open /dev/vfio/$group: Device or resource busy" && has "hint:" &&
+        has "pid $RAW_QEMU" || return 1
+    [ -e "$MDEVS/$u" ] || { DETAIL="mdevrun removed the mdev it did not create"; return 1; }
+    kill_raw
+    hand_remove_all
+    DETAIL="exit 4, hint names the holder (pid, qemu-system-x86), mdev left in place"
+}
+
+t_no_gl() {
+    before=$(ls "$MDEVS" | wc -l)
+    expect_rc 4 $START "$P/e2e-mbochs-gl.json" || return 1
+    has "vfio-display-dmabuf: opengl not available" && has "hint:" && has "OpenGL" || return 1
+    [ "$(ls "$MDEVS" | wc -l)" = "$before" ] || { DETAIL="mbochs mdev was not removed"; return 1; }
+    DETAIL="exit 4 with the GL hint, mdev removed"
+}
+
+t_qemu_killed() {
+    expect_rc 0 $START --detach "$P/e2e-killed.json" || return 1
+    expect_rc 0 mdevrun status e2e-killed --json || return 1
+    u=$(json_field uuid) pid=$(json_field qemu_pid) sup=$(json_field supervisor_pid)
+    [ -e "$MDEVS/$u" ] || { DETAIL="mdev $u not created"; return 1; }
+    echo "E2E-CMD kill -9 $pid   # qemu of e2e-killed"
+    tk=$(now)
+    kill -9 "$pid"
+    wait_for 60 gone "$MDEVS/$u" || { DETAIL="mdev $u still there 60 s after kill -9 of qemu"; return 1; }
+    wait_for 30 gone /run/mdevrun/e2e-killed || { DETAIL="runtime dir left behind"; return 1; }
+    wait_for 30 dead "$sup" || { DETAIL="supervisor $sup still running"; return 1; }
+    DETAIL="mdpy display=on ran without GL; after kill -9 of qemu the mdev was removed in $(since "$tk") s"
+}
+
+# --- the main flow, part 2: the booted guest ---------------------------------------------------
+
+t_guest_boot() {
+    # Nested TCG is slow: 70-80 s on a quiet machine, 4-13 minutes measured while the 2-core host
+    # was busy with compilers (the limit is for a hang, not for speed). Say every 30 s that it is
+    # still booting, with the guest's last console line.
+    # (`read` from /proc/uptime: no process per poll, which costs under TCG.)
+    read -r up _ </proc/uptime; t_start=${START_T%.*} t_say=$((${up%.*} + 30))
+    until in_serial MDEVRUN-GUEST-READY; do
+        read -r up _ </proc/uptime; up=${up%.*}
+        [ $up -lt $((t_start + 1200)) ] || { DETAIL="no MDEVRUN-GUEST-READY within 1200 s: $(tail -n 3 "$SERIAL" | tr '\n' ' ')"; return 1; }
+        if [ $up -ge $t_say ]; then
+            last=$(tail -n 1 "$SERIAL" 2>/dev/null | cut -c1-100)   # the guest boots "quiet"
+            echo "E2E-INFO guest still booting, $((up - t_start)) s since start${last:+; its console: $last}"
+            t_say=$((up + 30))
+        fi
+        sleep 0.1
+    done
+    GUEST_BOOT=$(since "$START_T")
+    echo "E2E-TIME guest-boot $GUEST_BOOT"
+    list=$(grep MDEVRUN-GUEST-PCI-LIST "$SERIAL")
+    echo "E2E-OUT $list"
+    case "$list" in *"=$MTTY_ID"*) ;; *) DETAIL="guest does not list $MTTY_ID"; return 1 ;; esac
+    DETAIL="guest ready ${GUEST_BOOT} s after start, sees mtty $MTTY_ID"
+}
+
+t_unplug() {
+    expect_rc 0 mdevrun unplug "$NAME" --timeout 120 || return 1
+    said=$(printf '%s' "$OUT" | head -n 1)
+    wait_for 180 in_serial "MDEVRUN-GUEST-PCI remove" || { DETAIL="guest did not report the removal"; return 1; }
+    expect_rc 0 mdevrun status "$NAME" || return 1
+    has "attached: no" && has "sysfs: present" || return 1
+    DETAIL="$said (DEVICE_DELETED); the guest saw it go; mdev kept"
+}
+
+t_plug() {
+    expect_rc 0 mdevrun plug "$NAME" || return 1
+    wait_for 180 in_serial "MDEVRUN-GUEST-PCI add .* $MTTY_ID" || { DETAIL="guest did not see $MTTY_ID come back"; return 1; }
+    echo "E2E-OUT $(grep "MDEVRUN-GUEST-PCI add" "$SERIAL" | tail -n 1)"
+    expect_rc 0 mdevrun status "$NAME" || return 1
+    has "attached: yes" || return 1
+    DETAIL="guest sees $MTTY_ID again, status attached"
+}
+
+t_unplug_remove() {
+    n=$(grep -c "MDEVRUN-GUEST-PCI remove" "$SERIAL")
+    expect_rc 0 mdevrun unplug "$NAME" --timeout 120 --remove-mdev || return 1
+    has "removed mdev $UUID" || return 1
+    [ ! -e "$MDEVS/$UUID" ] || { DETAIL="mdev $UUID still in sysfs"; return 1; }
+    more_removes() { [ "$(grep -c "MDEVRUN-GUEST-PCI remove" "$SERIAL")" -gt "$n" ]; }
+    wait_for 180 more_removes || { DETAIL="guest did not see the removal"; return 1; }
+    expect_rc 0 mdevrun status "$NAME" || return 1
+    has "sysfs: missing" && has "attached: no" || return 1
+    DETAIL="unplugged, mdev $UUID gone from sysfs"
+}
+
+t_stop() {
+    expect_rc 0 mdevrun stop "$NAME" --timeout 120 || return 1
+    dead "$QEMU_PID" || { DETAIL="qemu $QEMU_PID still running"; return 1; }
+    [ ! -e "/run/mdevrun/$NAME" ] || { DETAIL="/run/mdevrun/$NAME left behind"; return 1; }
+    grep -q MDEVRUN-GUEST-POWEROFF "$SERIAL" || { DETAIL="guest did not power off (forced?)"; return 1; }
+    DETAIL="guest powered off, qemu gone, runtime dir removed"
+}
+
+t_leftovers() {
+    left=$(ls "$MDEVS"; ls /run/mdevrun 2>/dev/null | grep -v '^locks$'; pidof qemu-system-x86_64)
+    [ -z "$left" ] || { DETAIL="left behind: $(echo $left)"; return 1; }
+    expect_rc 0 mdevrun list || return 1
+    case "$OUT" in *e2e-*) DETAIL="mdevrun list still shows an instance"; return 1 ;; esac
+    DETAIL="no mdev, no qemu, no runtime dir"
+}
+
+# --- run --------------------------------------------------------------------------------------
+
+main_step modules t_modules
+main_step types t_types
+main_step start t_start
+main_step status t_status
+if [ $MAIN_OK = 1 ]; then step second-launcher t_second_launcher
+else echo "E2E-STEP second-launcher FAIL 0.00 not run: the main VM did not start"; FAILED=$((FAILED + 1)); fi
+step uuid-taken t_uuid_taken;         hand_remove_all
+step exhaust-mdpy t_exhaust_mdpy;     hand_remove_all
+step exhaust-mbochs t_exhaust_mbochs; hand_remove_all
+step busy-vfio t_busy_vfio;           kill_raw; hand_remove_all
+step no-gl t_no_gl
+step qemu-killed t_qemu_killed
+main_step guest-boot t_guest_boot
+main_step unplug t_unplug
+main_step plug t_plug
+main_step unplug-remove-mdev t_unplug_remove
+main_step stop t_stop
+cleanup
+step leftovers t_leftovers
+
+echo "E2E-DONE passed=$PASSED failed=$FAILED"
+[ "$FAILED" = 0 ]
