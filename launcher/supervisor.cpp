@@ -153,14 +153,8 @@ void Supervisor::wait_until_ready() {
     return std::chrono::duration_cast<std::chrono::milliseconds>(deadline -
                                                                  std::chrono::steady_clock::now());
   };
-  std::function<void()> check = [&] {
-    if (fs::exists(socket)) {
-      socket_seen = true;
-      qmp_ = std::make_unique<qmp::client>(ioc_);
-      qmp_->async_connect(socket.string(), std::max(remaining(), 1ms),
-                          [&](boost::system::error_code ec) { connect_result = ec; });
-      return;
-    }
+  std::function<void()> check;
+  auto retry_soon = [&] {
     if (remaining() <= 0ms) {
       connect_result = make_error_code(qmp::error::timeout);
       return;
@@ -169,6 +163,19 @@ void Supervisor::wait_until_ready() {
     poll.async_wait([&](boost::system::error_code ec) {
       if (!ec) check();
     });
+  };
+  check = [&] {
+    if (!fs::exists(socket)) return retry_soon();
+    socket_seen = true;
+    qmp_ = std::make_unique<qmp::client>(ioc_);
+    qmp_->async_connect(
+        socket.string(), std::max(remaining(), 1ms), [&](boost::system::error_code ec) {
+          // The socket file exists a moment before qemu listens on it.
+          if (ec == boost::asio::error::connection_refused || ec == boost::asio::error::not_found ||
+              ec == boost::system::errc::no_such_file_or_directory)
+            return retry_soon();
+          connect_result = ec;
+        });
   };
   check();
   ioc_.restart();
