@@ -83,7 +83,8 @@ bool qemu_instance::all_listening() const {
   std::string line;
   std::size_t found = 0;
   while (std::getline(in, line)) {
-    // "Num RefCount Protocol Flags Type St Inode Path"; Flags 00010000 is __SO_ACCEPTCON (listening).
+    // "Num RefCount Protocol Flags Type St Inode Path"; Flags 00010000 is __SO_ACCEPTCON
+    // (listening).
     std::istringstream fields(line);
     std::string num, refs, proto, flags, type, st, inode, path;
     if (!(fields >> num >> refs >> proto >> flags >> type >> st >> inode >> path)) continue;
