@@ -91,8 +91,8 @@ InstanceState running_instance_state(const RuntimeDir& runtime, const SysfsRoots
                                      const std::string& name) {
   if (auto cleaned = clean_stale_instance(runtime, roots, name))
     throw Error(ExitCode::not_found, "instance " + name + " is not running; " + *cleaned);
-  std::optional<InstanceState> state;
-  if (instance_running(runtime, name)) state = load_state(runtime.state_file(name));
+  // Not stale: the folder is either absent or held by a live supervisor, so no second lock probe.
+  const std::optional<InstanceState> state = load_state(runtime.state_file(name));
   if (!state)
     throw Error(ExitCode::not_found,
                 "no instance " + name + " is running; `mdevrun list` shows the running ones");

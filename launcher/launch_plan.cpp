@@ -1,17 +1,19 @@
 #include "launch_plan.hpp"
 
 #include "mdev_ensure.hpp"
-#include "runtime_dir.hpp"
 #include "sysfs_roots.hpp"
 
 namespace mdevrun {
 
+QemuRuntimePaths qemu_runtime_paths(const RuntimeDir& runtime, const std::string& name) {
+  const auto dir = runtime.instance_dir(name);
+  return {runtime.qmp_socket(name), runtime.qmp_cli_socket(name), dir / "OVMF_VARS.fd",
+          dir / "spice.sock"};
+}
+
 LaunchPlan plan_dry_run(Profile profile) {
   LaunchPlan plan;
-  const RuntimeDir runtime = RuntimeDir::from_env();
-  const auto dir = runtime.instance_dir(profile.name);
-  plan.paths = {runtime.qmp_socket(profile.name), runtime.qmp_cli_socket(profile.name),
-                dir / "OVMF_VARS.fd", dir / "spice.sock"};
+  plan.paths = qemu_runtime_paths(RuntimeDir::from_env(), profile.name);
   EnsureResult ensured =
       ensure_mdevs(SysfsRoots::from_env(), profile.name, profile.mdevs, EnsureMode::dry_run);
   plan.mdevs = std::move(ensured.mdevs);

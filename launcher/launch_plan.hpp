@@ -8,6 +8,7 @@
 #include "profile.hpp"
 #include "qemu_cmdline.hpp"
 #include "resolved_mdev.hpp"
+#include "runtime_dir.hpp"
 
 namespace mdevrun {
 
@@ -18,6 +19,10 @@ struct LaunchPlan {
   std::vector<std::string> argv;
   std::vector<std::string> notes;  ///< what start would create or miss on this host (dry run)
 };
+
+/// The instance's files that appear on qemu's command line: the same for `start` and the dry run,
+/// so the printed argv is the one that runs.
+QemuRuntimePaths qemu_runtime_paths(const RuntimeDir& runtime, const std::string& name);
 
 /// Reads the host but changes nothing: resolves the mdevs read-only and builds the argv.
 LaunchPlan plan_dry_run(Profile profile);

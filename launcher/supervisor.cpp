@@ -11,6 +11,7 @@
 
 #include "error.hpp"
 #include "instance_registry.hpp"
+#include "launch_plan.hpp"
 #include "qemu_cmdline.hpp"
 #include "qemu_failure_hint.hpp"
 #include "qmp/client.hpp"
@@ -108,9 +109,7 @@ void Supervisor::start_steps() {
   eo.rollback = opts_.remove;
   ensured_ = ensure_mdevs(opts_.roots, name, profile_.mdevs, EnsureMode::create, eo);
 
-  const fs::path dir = runtime_.instance_dir(name);
-  QemuRuntimePaths paths{runtime_.qmp_socket(name), runtime_.qmp_cli_socket(name),
-                         dir / "OVMF_VARS.fd", dir / "spice.sock"};
+  const QemuRuntimePaths paths = qemu_runtime_paths(runtime_, name);
   if (profile_.firmware.type == "uefi" && profile_.firmware.vars.empty()) {
     std::error_code ec;
     fs::copy_file(profile_.firmware.vars_template, paths.uefi_vars, ec);
