@@ -303,8 +303,9 @@ class ProfileBuilder {
     if (const json* mem = c_.member(m, ptr, "memory", false)) {
       std::optional<std::uint64_t> mib;
       if (mem->is_string()) mib = parse_size_mib(mem->get<std::string>());
-      if (mem->is_number_unsigned() && mem->get<std::uint64_t>() > 0)
-        mib = mem->get<std::uint64_t>();
+      // The JSON reader yields integers as signed: ask for an integer, not an unsigned one.
+      if (mem->is_number_integer() && mem->get<std::int64_t>() > 0)
+        mib = static_cast<std::uint64_t>(mem->get<std::int64_t>());
       if (mib && *mib <= (std::uint64_t{1} << 30)) {
         p_.machine.memory_mib = *mib;
       } else {

@@ -118,6 +118,17 @@ TEST(ProfileErrors, ParentMustBeAPlainSysfsName) {
             "'/' or '..')");
 }
 
+// Regression: the JSON reader yields signed integers, and an unsigned-only check rejected 4096.
+TEST(Profile, MemoryAsAWholeNumberOfMiB) {
+  EXPECT_EQ(parse(R"({"name": "vm", "machine": {"memory": 4096}})").machine.memory_mib, 4096u);
+  for (const char* bad : {"0", "-1", "4096.5", "true"}) {
+    const std::string text = std::string(R"({"name": "vm", "machine": {"memory": )") + bad + "}}";
+    EXPECT_NE(error_of(text).find("/machine/memory: " + std::string(bad) + " is not a memory size"),
+              std::string::npos)
+        << bad;
+  }
+}
+
 TEST(ProfileErrors, BadSize) {
   EXPECT_EQ(error_of(R"({"name": "vm", "machine": {"memory": "4 GB"}})"),
             "vm.json:1: /machine/memory: \"4 GB\" is not a memory size; use a whole number of MiB "
