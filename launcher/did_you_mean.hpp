@@ -9,7 +9,8 @@
 
 namespace mdevrun {
 
-/// Levenshtein edit distance (insert, delete, substitute each cost 1), case-sensitive.
+/// Edit distance (insert, delete, substitute, swap two neighbours: each costs 1; optimal string
+/// alignment), case-sensitive.
 std::size_t edit_distance(std::string_view a, std::string_view b);
 
 /// The candidate `word` was most likely meant as: a candidate equal to `word` ignoring ASCII case

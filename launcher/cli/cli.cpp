@@ -2,13 +2,44 @@
 
 #include <exception>
 #include <iostream>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "cli/command.hpp"
+#include "did_you_mean.hpp"
 #include "error.hpp"
 #include "version.hpp"
 
 namespace mdevrun::cli {
+namespace {
+
+const CLI::App* find_command(const CLI::App& app, std::string_view name) {
+  for (const auto* sub : app.get_subcommands({}))
+    if (sub->get_name() == name) return sub;
+  return nullptr;
+}
+
+// CLI11 reports a usage error in two lines ("A subcommand is required" + "Run with --help ...")
+// without saying what was typed; mdevrun's promise is one prefixed line that says what to do.
+int usage_error(const CLI::App& app, const CLI::ParseError& e, int argc, char** argv) {
+  std::vector<std::string> commands;
+  for (const auto* sub : app.get_subcommands({})) commands.push_back(sub->get_name());
+  std::string line = e.what();
+  if (argc < 2) {
+    line = "no command given";
+  } else if (const std::string first = argv[1];
+             !first.empty() && first[0] != '-' && !find_command(app, first)) {
+    line = "unknown command \"" + first + "\"";
+    if (auto near = did_you_mean(first, commands)) line += " (did you mean \"" + *near + "\"?)";
+  }
+  std::string all;
+  for (const auto& c : commands) all += (all.empty() ? "" : ", ") + c;
+  std::cerr << "mdevrun: " << line << "; commands: " << all << "; see mdevrun --help\n";
+  return static_cast<int>(ExitCode::usage);
+}
+
+}  // namespace
 
 int run(int argc, char** argv) {
   CLI::App app{"mdevrun: start QEMU virtual machines that use a Linux mediated device (mdev)"};
@@ -27,11 +58,28 @@ int run(int argc, char** argv) {
   add_stop(app, action);
   add_list(app, action);
 
+  // `mdevrun help [COMMAND]` is what people type first; answer it like --help.
+  if (argc >= 2 && std::string_view(argv[1]) == "help") {
+    const CLI::App* sub = argc >= 3 ? find_command(app, argv[2]) : nullptr;
+    if (argc >= 3 && !sub) {
+      std::cerr << "mdevrun: help: unknown command \"" << argv[2] << "\"; see mdevrun --help\n";
+      return static_cast<int>(ExitCode::usage);
+    }
+    std::cout << (sub ? sub : &app)->help();
+    return 0;
+  }
   try {
     app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    int rc = app.exit(e);
-    return rc == 0 ? 0 : static_cast<int>(ExitCode::usage);
+    // A subcommand's own errors (a missing PROFILE, an unknown flag) are one CLI11 line already.
+    if (e.get_exit_code() == 0) return app.exit(e);
+    return usage_error(app, e, argc, argv);
   }
   try {
     return action ? action() : 0;

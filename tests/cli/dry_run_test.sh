@@ -44,6 +44,17 @@ out=$("$mdevrun" check "$src/profiles/gvtg-desktop.json"); rc=$?
 [ $rc -eq 2 ] && ok "check rejects a bad profile with 2" || bad "check exit $rc"
 "$mdevrun" start --no-such-flag >/dev/null 2>&1; rc=$?
 [ $rc -eq 2 ] && ok "unknown flag exits 2" || bad "unknown flag exit $rc"
+# Usage errors are one prefixed line that says what was typed (regression: CLI11's two lines).
+for args in "strat x" "" "--bogus"; do
+  err=$("$mdevrun" $args 2>&1 >/dev/null); rc=$?
+  [ $rc -eq 2 ] && [ "$(wc -l <<<"$err")" -eq 1 ] && [[ $err == "mdevrun: "* ]] &&
+    ok "usage error for '$args' is one line, exit 2" || bad "'$args': rc $rc: $err"
+done
+err=$("$mdevrun" strat x 2>&1)
+grep -q 'unknown command "strat" (did you mean "start"?)' <<<"$err" &&
+  ok "unknown command suggests the near one" || bad "strat: $err"
+"$mdevrun" help | grep -q 'Subcommands:' && "$mdevrun" help start | grep -q -- '--dry-run' &&
+  ok "help and help COMMAND print help, exit 0" || bad "help: $("$mdevrun" help 2>&1 | head -3)"
 "$mdevrun" --version | grep -q '^mdevrun [0-9]' && ok "--version" || bad "--version"
 
 echo "$passed passed, $failed failed"

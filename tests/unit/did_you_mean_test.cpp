@@ -10,7 +10,9 @@ TEST(EditDistance, CountsInsertionsDeletionsAndSubstitutions) {
   EXPECT_EQ(edit_distance("abc", ""), 3u);
   EXPECT_EQ(edit_distance("kitten", "sitting"), 3u);
   EXPECT_EQ(edit_distance("mdpy-vga", "mdpy-vgaa"), 1u);
-  EXPECT_EQ(edit_distance("Abc", "abc"), 1u);  // case-sensitive on its own
+  EXPECT_EQ(edit_distance("Abc", "abc"), 1u);      // case-sensitive on its own
+  EXPECT_EQ(edit_distance("strat", "start"), 1u);  // a swap of neighbours is one typo
+  EXPECT_EQ(edit_distance("ca", "abc"), 3u);       // optimal string alignment, not Damerau
 }
 
 TEST(DidYouMean, PrefersACaseInsensitiveMatch) {
