@@ -207,8 +207,11 @@ class XmlBuilder {
       const std::string listen = d.listen.value_or("127.0.0.1:0");
       const auto colon = listen.rfind(':');
       const int display = colon == std::string::npos ? 0 : std::stoi(listen.substr(colon + 1));
-      line(2, "<graphics type='vnc'" + attr("port", std::to_string(5900 + display)) +
-                  " autoport='no'>");
+      // No listen: mdevrun lets qemu pick the first free display; libvirt's word for it.
+      line(2, "<graphics type='vnc'" +
+                  (d.listen ? attr("port", std::to_string(5900 + display)) + " autoport='no'"
+                            : std::string(" autoport='yes'")) +
+                  ">");
       line(3, "<listen type='address'" + attr("address", listen.substr(0, colon)) + "/>");
       line(2, "</graphics>");
       return;

@@ -102,7 +102,10 @@ class ArgvBuilder {
       return;
     }
     if (d.backend == "vnc") {
-      add("-display", "vnc=" + escape_option_value(d.listen.value_or("127.0.0.1:0")));
+      // Without a listen address every profile would want display :0 and the second VM would
+      // die with "Failed to find an available port": let qemu take the first free of :0-:99.
+      // An explicit address is the user's choice and stays exact.
+      add("-display", d.listen ? "vnc=" + escape_option_value(*d.listen) : "vnc=127.0.0.1:0,to=99");
       return;
     }
     std::string opt = d.backend;

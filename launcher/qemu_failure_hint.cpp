@@ -27,6 +27,11 @@ std::optional<std::string> hint_for_qemu_failure(const std::vector<std::string>&
     if (line.find("egl: no drm render node available") != std::string::npos)
       return "egl-headless (and spice/dbus gl) need a GPU render node /dev/dri/renderD*: set "
              "\"display.rendernode\" to one this user can open, or use another display";
+    if (line.find("Failed to find an available port") != std::string::npos &&
+        line.find("vnc=") != std::string::npos)
+      return "that VNC display is taken (another VM or program listens on it): pick a free one in "
+             "\"display.listen\" (e.g. \"127.0.0.1:7\" = port 5907), or drop \"listen\" and "
+             "mdevrun lets qemu take the first free display from :0 to :99";
     if (line.find("no such host device") != std::string::npos &&
         line.find("vfio") != std::string::npos)
       return "the mdev vanished before qemu opened it; check `mdevrun types` and start again";

@@ -62,6 +62,14 @@ int run_status(const StatusOptions& o) {
     try {
       const Profile p = load_profile(m.state.profile);
       out["display"] = p.display.backend + (p.display.gl ? " (gl)" : "");
+      // The address qemu chose (a VNC display is the first free one): where a viewer connects.
+      if (p.display.backend == "vnc") {
+        const auto vnc = m.qmp->execute("query-vnc");
+        if (vnc.ok() && vnc.value.value("enabled", false) && vnc.value.contains("service") &&
+            vnc.value["service"].is_string())
+          out["display_address"] =
+              vnc.value.value("host", "") + ":" + vnc.value["service"].get<std::string>();
+      }
       for (const auto& d : p.devices)
         out["devices"].push_back(
             {{"id", d.id}, {"driver", d.driver}, {"attached", is_attached(d.id)}});
@@ -77,7 +85,12 @@ int run_status(const StatusOptions& o) {
   }
   std::cout << name << ": " << out["status"].get<std::string>() << " (qemu pid " << out["qemu_pid"]
             << ", up " << uptime_text(out["uptime_seconds"]) << ")\n"
-            << "  display     " << out["display"].get<std::string>() << "\n"
+            << "  display     " << out["display"].get<std::string>()
+            << (out.contains("display_address")
+                    ? "  " + out["display_address"].get<std::string>() + " (vncviewer " +
+                          out["display_address"].get<std::string>() + ")"
+                    : std::string())
+            << "\n"
             << "  qmp socket  " << out["qmp_socket"].get<std::string>() << "\n";
   for (const auto& md : out["mdevs"])
     std::cout << "  mdev " << md["id"].get<std::string>() << "  " << md["uuid"].get<std::string>()

@@ -257,6 +257,35 @@ TEST_F(Lifecycle, TwoStartsOfOneProfile) {
   expect_nothing_left();
 }
 
+// Regression: every VNC profile wanted display :0, so the second VM died with "Failed to find an
+// available port". Each now gets a free display, and `status` says which.
+TEST_F(Lifecycle, TwoVncProfilesEachGetAFreeDisplayShownByStatus) {
+  const json vnc = {{"display", {{"backend", "vnc"}}}, {"mdevs", nullptr}};
+  const fs::path first = dir_ / "vnc-first.json";
+  fs::rename(write_profile(false, vnc), first);
+  json second_patch = vnc;
+  second_patch["name"] = "lc2";
+  const fs::path second = write_profile(false, second_patch);
+  std::vector<std::string> addresses;
+  for (const auto& [profile, name] : {std::pair{first, "lc"}, std::pair{second, "lc2"}}) {
+    const CliRun start = mdevrun({"start", "--detach", profile.string()});
+    ASSERT_EQ(start.status, 0) << start.out;
+    const CliRun status = mdevrun({"status", "--json", name});
+    ASSERT_EQ(status.status, 0) << status.out;
+    addresses.push_back(json::parse(status.out).value("display_address", ""));
+    EXPECT_NE(addresses.back().rfind("127.0.0.1:59", 0), std::string::npos) << status.out;
+    EXPECT_NE(mdevrun({"status", name}).out.find("(vncviewer " + addresses.back() + ")"),
+              std::string::npos);
+  }
+  EXPECT_NE(addresses[0], addresses[1]);
+  for (const char* name : {"lc", "lc2"}) {
+    const CliRun stop = mdevrun({"stop", "--force", name});
+    EXPECT_EQ(stop.status, 0) << stop.out;
+  }
+  EXPECT_FALSE(fs::exists(dir_ / "run/lc2"));
+  expect_nothing_left();
+}
+
 TEST_F(Lifecycle, SupervisorKilledIsCleanedByTheNextInvocation) {
   const fs::path profile = write_profile(false);
   const CliRun start = mdevrun({"start", "--detach", profile.string()});

@@ -84,6 +84,10 @@ TEST(LibvirtExport, DisplayBackends) {
   EXPECT_THAT(libvirt_domain_xml(p, m, "/q"),
               HasSubstr("<graphics type='vnc' port='5903' autoport='no'>\n      "
                         "<listen type='address' address='0.0.0.0'/>"));
+  p.display = {"vnc", false, std::nullopt, std::nullopt};  // qemu picks a free display
+  EXPECT_THAT(libvirt_domain_xml(p, m, "/q"),
+              HasSubstr("<graphics type='vnc' autoport='yes'>\n      "
+                        "<listen type='address' address='127.0.0.1'/>"));
   p.display = {"egl-headless", false, "/dev/dri/renderD128", std::nullopt};
   EXPECT_THAT(libvirt_domain_xml(p, m, "/q"),
               HasSubstr("<graphics type='egl-headless'>\n      <gl "

@@ -92,6 +92,17 @@ INSTANTIATE_TEST_SUITE_P(Profiles, GoldenArgv,
                            return n;
                          });
 
+// Regression: a fixed default of display :0 made every second VNC VM fail to start.
+TEST(QemuCmdline, VncWithoutListenTakesTheFirstFreeDisplay) {
+  const auto argv = argv_of(from_text(R"({"name": "vm", "display": {"backend": "vnc"}})"));
+  const auto display = std::find(argv.begin(), argv.end(), "-display");
+  ASSERT_NE(display, argv.end());
+  EXPECT_EQ(*(display + 1), "vnc=127.0.0.1:0,to=99");
+  const auto exact =
+      argv_of(from_text(R"({"name": "vm", "display": {"backend": "vnc", "listen": "0.0.0.0:3"}})"));
+  EXPECT_TRUE(contains(exact, "vnc=0.0.0.0:3"));
+}
+
 TEST(QemuCmdline, SeedProfileGivesTheSeedLine) {
   const auto argv = argv_of(load_profile(kSource / "profiles/gvtg-desktop.json"));
   EXPECT_TRUE(contains(argv, "-nodefaults"));

@@ -21,6 +21,16 @@ TEST(QemuFailureHint, DmabufWithoutGl) {
   EXPECT_NE(hint->find("needs OpenGL"), std::string::npos);
 }
 
+TEST(QemuFailureHint, VncDisplayTakenSaysHowToPickAnother) {
+  const auto hint = hint_for_qemu_failure(
+      {"qemu-system-x86_64: -display vnc=127.0.0.1:3: Failed to find an available port: Address "
+       "already in use"},
+      {});
+  ASSERT_TRUE(hint);
+  EXPECT_NE(hint->find("VNC display is taken"), std::string::npos) << *hint;
+  EXPECT_NE(hint->find("display.listen"), std::string::npos) << *hint;
+}
+
 TEST(QemuFailureHint, UnknownFailureHasNoHint) {
   EXPECT_EQ(hint_for_qemu_failure({"qemu-system-x86_64: something new"}, {}), std::nullopt);
 }
