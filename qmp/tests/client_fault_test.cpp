@@ -1,4 +1,4 @@
-// The client against a scripted fault server (tests/support/fault_server.hpp): each scenario ends
+// The client against a scripted fault server (support/fault_server.hpp): each scenario ends
 // in a clear error or the right result within its timeout.
 
 #include <gtest/gtest.h>
