@@ -1,20 +1,11 @@
 #include "did_you_mean.hpp"
 
+#include "text.hpp"
+
 #include <algorithm>
 #include <vector>
 
 namespace mdevrun {
-namespace {
-
-std::string lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  return out;
-}
-
-}  // namespace
-
 // Optimal string alignment: a swap of two neighbours costs 1, since it is the commonest typo
 // ("strat" for "start" is 1, not 2, and gets its suggestion).
 std::size_t edit_distance(std::string_view a, std::string_view b) {

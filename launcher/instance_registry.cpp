@@ -67,7 +67,7 @@ std::optional<std::string> clean_stale_instance_locked(const RuntimeDir& runtime
   if (state) {
     if (state->supervisor_pid) what += " (pid " + std::to_string(*state->supervisor_pid) + ")";
     if (state->qemu_pid) kill_and_wait(*state->qemu_pid, runtime.qmp_socket(name));
-    const auto outcomes = remove_owned_mdevs(*state, roots);
+    const auto outcomes = remove_owned_mdevs(state->mdevs, roots);
     for (const auto& o : outcomes)
       if (o.result == RemoveResult::removed) what += "; removed mdev " + o.mdev.uuid;
     // The dead supervisor's per-UUID lock files: taking and releasing one unlinks it (unless a

@@ -11,8 +11,8 @@
 #include "did_you_mean.hpp"
 #include "error.hpp"
 #include "mdev_discovery.hpp"
-#include "state_file.hpp"
 #include "sysfs_write.hpp"
+#include "text.hpp"
 #include "uuid.hpp"
 
 namespace mdevrun {
@@ -23,15 +23,6 @@ using Clock = std::chrono::steady_clock;
 
 std::string in_quotes(std::string_view text) {
   return "\"" + std::string(text) + "\"";
-}
-
-std::string join(const std::vector<std::string>& items, std::string_view separator = ", ") {
-  std::string out;
-  for (const auto& item : items) {
-    if (!out.empty()) out += separator;
-    out += item;
-  }
-  return out;
 }
 
 std::string no_parent_message(const SysfsRoots& roots) {
@@ -101,7 +92,7 @@ class Ensurer {
 
   EnsureResult run(const std::vector<MdevSpec>& specs) {
     const auto uuids = spec_uuids(specs);
-    load_state();
+    if (!dry_) owned_before_ = options_.owned;
     try {
       for (std::size_t i = 0; i < specs.size(); ++i) {
         ResolvedMdev r;
@@ -154,24 +145,13 @@ class Ensurer {
     return uuids;
   }
 
-  void load_state() {
-    if (dry_ || options_.state_file.empty()) return;
-    if (auto loaded = mdevrun::load_state(options_.state_file)) {
-      state_ = *loaded;
-      for (const auto& m : state_.mdevs)
-        if (m.created) owned_before_.insert(m.uuid);
-    } else {
-      state_.name =
-          options_.instance_name.empty() ? std::string(profile_name_) : options_.instance_name;
-    }
-  }
-
+  // Hands every device resolved so far to the caller's recorder (the instance's state file).
   void save_state() {
-    if (dry_ || options_.state_file.empty()) return;
-    state_.mdevs.clear();
+    if (dry_ || !options_.record) return;
+    std::vector<MdevRecord> records;
     for (const auto& r : result_.mdevs)
-      state_.mdevs.push_back({r.id, r.uuid, r.parent, r.type, r.created});
-    mdevrun::save_state(options_.state_file, state_);
+      records.push_back({r.id, r.uuid, r.parent, r.type, r.created});
+    options_.record(records);
   }
 
   void lock(const ResolvedMdev& r) {
@@ -370,7 +350,6 @@ class Ensurer {
   bool dry_;
   const EnsureOptions& options_;
   EnsureResult result_;
-  InstanceState state_;
   std::set<std::string> owned_before_;
   std::vector<std::string> created_now_;
 };

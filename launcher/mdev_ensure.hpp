@@ -2,16 +2,20 @@
 // Making sure the profile's mdevs exist before qemu starts: reuse a device that already has the
 // right parent and type, otherwise create it with one write of its UUID to the type's `create`
 // file, then confirm the device folder, its IOMMU group and /dev/vfio/<group>. A lock per UUID
-// keeps two launchers off one mdev; ownership (created here or not) goes to the state file so only
-// created devices are removed later.
+// keeps two launchers off one mdev; ownership (created here or not) goes to a caller-supplied
+// recorder (the instance layer's state file: record_ownership_in) so only created devices are
+// removed later. This layer never reads or writes instance state itself.
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "file_lock.hpp"
+#include "mdev_record.hpp"
 #include "mdev_remove.hpp"
 #include "profile.hpp"
 #include "resolved_mdev.hpp"
@@ -27,11 +31,11 @@ enum class EnsureMode {
 struct EnsureOptions {
   /// Folder for the per-UUID lock files (RuntimeDir::ensure_locks_dir()); empty: no locking.
   std::filesystem::path lock_dir;
-  /// State file that records ownership: loaded if present (else a new state named
-  /// `instance_name`), its mdev list replaced and saved atomically after every change. Empty: none.
-  /// A device the loaded state already records as created by the instance stays owned.
-  std::filesystem::path state_file;
-  std::string instance_name;  ///< name for a new state file; empty: the profile name
+  /// UUIDs an earlier step of the instance created: a device found again stays owned (created).
+  std::set<std::string> owned;
+  /// Called with every device resolved so far after each change (a create, a reuse, a rollback),
+  /// before the next step can fail; an exception from it aborts and rolls back. Empty: no record.
+  std::function<void(const std::vector<MdevRecord>&)> record;
   /// How long to wait for /dev/vfio/<group> after a create (udev may lag).
   std::chrono::milliseconds vfio_node_timeout{5000};
   /// Bound for removing devices created by this call when a later step fails.
@@ -53,7 +57,7 @@ struct EnsureResult {
 /// no free instance, an existing device of another parent or type, a failed create, a missing IOMMU
 /// group or /dev/vfio node; Error(permission) when sysfs may not be written; Error(busy) when
 /// another launcher holds a UUID's lock; Error(usage) when two specs share a UUID. Before throwing,
-/// devices created by this call are removed again and the state file updated accordingly.
+/// devices created by this call are removed again and the recorder told so.
 EnsureResult ensure_mdevs(const SysfsRoots& roots, std::string_view profile_name,
                           const std::vector<MdevSpec>& specs, EnsureMode mode,
                           const EnsureOptions& options = {});

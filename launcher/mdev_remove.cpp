@@ -87,14 +87,6 @@ std::string holders_of(const SysfsRoots& roots, const std::optional<int>& group,
 
 }  // namespace
 
-std::string format_seconds(std::chrono::milliseconds duration) {
-  const long long ms = duration.count();
-  if (ms % 1000 == 0) return std::to_string(ms / 1000) + " s";
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%g s", static_cast<double>(ms) / 1000.0);
-  return buf;
-}
-
 bool remove_mdev(const SysfsRoots& roots, std::string_view uuid_text,
                  const RemoveOptions& options) {
   const std::string uuid = normalize_uuid(uuid_text).value_or(std::string(uuid_text));
@@ -127,10 +119,11 @@ bool remove_mdev(const SysfsRoots& roots, std::string_view uuid_text,
                                   ")");
 }
 
-std::vector<RemoveOutcome> remove_owned_mdevs(const InstanceState& state, const SysfsRoots& roots,
-                                              const RemoveOptions& options, bool force) {
+std::vector<RemoveOutcome> remove_owned_mdevs(const std::vector<MdevRecord>& records,
+                                              const SysfsRoots& roots, const RemoveOptions& options,
+                                              bool force) {
   std::vector<RemoveOutcome> outcomes;
-  for (const auto& m : state.mdevs) outcomes.push_back({m, RemoveResult::kept});
+  for (const auto& m : records) outcomes.push_back({m, RemoveResult::kept});
   std::optional<Error> first;
   std::string others;
   for (auto it = outcomes.rbegin(); it != outcomes.rend(); ++it) {

@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-#include "state_file.hpp"
+#include "mdev_record.hpp"
 #include "sysfs_roots.hpp"
 
 namespace mdevrun {
@@ -29,19 +29,17 @@ bool remove_mdev(const SysfsRoots& roots, std::string_view uuid, const RemoveOpt
 enum class RemoveResult { removed, already_gone, kept };
 
 struct RemoveOutcome {
-  StateMdev mdev;
+  MdevRecord mdev;
   RemoveResult result = RemoveResult::kept;
 };
 
-/// Removes the mdevs `state` records as created by the instance (all of them when `force`), in
+/// Removes the mdevs in `records` that the instance created (all of them when `force`), in
 /// reverse order; mdevs not created by it are kept. A recorded device that is already gone (a stale
 /// record) counts as success. Tries every device; if any failed, throws the first failure's Error
 /// with the others' messages appended. Returns one outcome per recorded mdev, in record order.
-std::vector<RemoveOutcome> remove_owned_mdevs(const InstanceState& state, const SysfsRoots& roots,
+std::vector<RemoveOutcome> remove_owned_mdevs(const std::vector<MdevRecord>& records,
+                                              const SysfsRoots& roots,
                                               const RemoveOptions& options = {},
                                               bool force = false);
-
-/// "10 s", "0.25 s": a duration for messages.
-std::string format_seconds(std::chrono::milliseconds duration);
 
 }  // namespace mdevrun

@@ -12,17 +12,9 @@
 #include <string>
 #include <vector>
 
+#include "mdev_record.hpp"
+
 namespace mdevrun {
-
-struct StateMdev {
-  std::string id;    ///< the profile's device id
-  std::string uuid;  ///< lower-case
-  std::string parent;
-  std::string type;
-  bool created = false;  ///< created by this instance: removed at cleanup; otherwise left alone
-
-  friend bool operator==(const StateMdev&, const StateMdev&) = default;
-};
 
 struct InstanceState {
   std::string name;
@@ -30,7 +22,7 @@ struct InstanceState {
   std::optional<pid_t> supervisor_pid;  ///< set once the supervisor runs
   std::optional<pid_t> qemu_pid;        ///< set once qemu is spawned
   std::int64_t started_at = 0;          ///< unix seconds
-  std::vector<StateMdev> mdevs;
+  std::vector<MdevRecord> mdevs;
   std::map<std::string, std::string> sockets;  ///< role ("qmp", "qmp-cli") -> path
 
   friend bool operator==(const InstanceState&, const InstanceState&) = default;

@@ -12,10 +12,12 @@
 #include "error.hpp"
 #include "instance_registry.hpp"
 #include "launch_plan.hpp"
+#include "ownership_journal.hpp"
 #include "qemu_cmdline.hpp"
 #include "qemu_failure_hint.hpp"
 #include "qmp/client.hpp"
 #include "state_file.hpp"
+#include "text.hpp"
 #include "vfio_holders.hpp"
 
 namespace mdevrun {
@@ -104,8 +106,7 @@ void Supervisor::start_steps() {
 
   EnsureOptions eo;
   eo.lock_dir = runtime_.locks_dir();
-  eo.state_file = state_file;
-  eo.instance_name = name;
+  record_ownership_in(state_file, name, eo);
   eo.rollback = opts_.remove;
   ensured_ = ensure_mdevs(opts_.roots, name, profile_.mdevs, EnsureMode::create, eo);
 
@@ -308,7 +309,7 @@ void Supervisor::cleanup() noexcept {
     }
     if (state) {
       try {
-        remove_owned_mdevs(*state, opts_.roots, opts_.remove);
+        remove_owned_mdevs(state->mdevs, opts_.roots, opts_.remove);
       } catch (const Error& e) {
         cleanup_errors_.push_back(e.what());
         std::cerr << "mdevrun: " << e.what() << "\n";

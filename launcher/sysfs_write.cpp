@@ -43,13 +43,6 @@ std::optional<std::string> read_sysfs(const std::filesystem::path& path, int* er
   return out;
 }
 
-std::string trim(std::string_view text) {
-  const auto space = [](char c) { return c == ' ' || c == '\n' || c == '\t' || c == '\r'; };
-  while (!text.empty() && space(text.front())) text.remove_prefix(1);
-  while (!text.empty() && space(text.back())) text.remove_suffix(1);
-  return std::string(text);
-}
-
 std::string errno_name(int error) {
   if (const char* name = ::strerrorname_np(error)) return name;
   return "errno " + std::to_string(error);

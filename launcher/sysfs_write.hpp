@@ -8,6 +8,8 @@
 #include <string>
 #include <string_view>
 
+#include "text.hpp"  // trim: sysfs values end in '\n'
+
 namespace mdevrun {
 
 /// Opens `path` write-only and writes `value` in one write(2), the way the kernel expects an
@@ -18,9 +20,6 @@ int write_sysfs(const std::filesystem::path& path, std::string_view value);
 /// Reads a whole attribute (at most 64 KiB). Returns none and sets `*error` (if given) to the errno
 /// when it cannot be opened or read.
 std::optional<std::string> read_sysfs(const std::filesystem::path& path, int* error = nullptr);
-
-/// `text` without leading and trailing whitespace (sysfs values end in '\n').
-std::string trim(std::string_view text);
 
 /// The symbolic name of an errno value ("ENOSPC"), or "errno N" for unknown values.
 std::string errno_name(int error);

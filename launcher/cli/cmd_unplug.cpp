@@ -9,9 +9,11 @@
 #include "instance_monitor.hpp"
 #include "mdev_ensure.hpp"
 #include "mdev_remove.hpp"
+#include "ownership_journal.hpp"
 #include "profile_loader.hpp"
 #include "qemu_cmdline.hpp"
 #include "qmp_exit_code.hpp"
+#include "text.hpp"
 
 namespace mdevrun::cli {
 namespace {
@@ -115,8 +117,7 @@ int run_plug(const PlugOptions& o) {
     // Ensure all of them: the state keeps every mdev's ownership record. The supervisor already
     // holds the UUID locks, hence no lock_dir here.
     EnsureOptions eo;
-    eo.state_file = m.runtime.state_file(name);
-    eo.instance_name = name;
+    record_ownership_in(m.runtime.state_file(name), name, eo);
     const EnsureResult ensured = ensure_mdevs(m.roots, name, profile.mdevs, EnsureMode::create, eo);
     const auto idx = static_cast<std::size_t>(spec - profile.mdevs.data());
     props = mdev_device_properties(profile, *spec, ensured.mdevs.at(idx));

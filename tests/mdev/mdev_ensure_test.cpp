@@ -8,6 +8,7 @@
 
 #include "mdev_discovery.hpp"
 #include "mdev_test_support.hpp"
+#include "ownership_journal.hpp"
 #include "state_file.hpp"
 #include "sysfs_write.hpp"
 #include "uuid.hpp"
@@ -45,8 +46,7 @@ class MdevEnsureTest : public FuseTest {
   EnsureOptions options() {
     EnsureOptions o;
     o.lock_dir = runtime().ensure_locks_dir();
-    o.state_file = runtime().create_instance_dir("vm") / "state.json";
-    o.instance_name = "vm";
+    record_ownership_in(runtime().create_instance_dir("vm") / "state.json", "vm", o);
     o.vfio_node_timeout = 2s;
     o.rollback.timeout = 2s;
     return o;
@@ -85,7 +85,7 @@ TEST_F(MdevEnsureTest, CreatesTheDeviceWithTheGivenUuidAndConfirmsItsNode) {
     const auto state = load_state(runtime().state_file("vm"));
     ASSERT_TRUE(state);
     EXPECT_EQ(state->name, "vm");
-    EXPECT_EQ(state->mdevs, (std::vector<StateMdev>{{"serial0", kUuid1, "mtty", "mtty-1", true}}));
+    EXPECT_EQ(state->mdevs, (std::vector<MdevRecord>{{"serial0", kUuid1, "mtty", "mtty-1", true}}));
   }
   EXPECT_EQ(lock_files(), 0u);  // released with the result
 }
@@ -340,7 +340,7 @@ TEST_F(MdevEnsureTest, AFailureMidwayRemovesWhatThisCallCreated) {
   EXPECT_EQ(removes(), 1);
   EXPECT_EQ(lock_files(), 0u);
   EXPECT_EQ(load_state(runtime().state_file("vm"))->mdevs,
-            (std::vector<StateMdev>{{"serial0", kUuid2, "mtty", "mtty-1", false}}));
+            (std::vector<MdevRecord>{{"serial0", kUuid2, "mtty", "mtty-1", false}}));
 }
 
 TEST_F(MdevEnsureTest, ANodeThatNeverAppearsIsABoundedErrorAndTheDeviceGoesAgain) {
@@ -413,8 +413,8 @@ TEST_F(MdevEnsureTest, TheStateFileRecordsWhichDevicesWereCreated) {
   const auto result =
       ensure({spec("serial0", {}, "mtty-2", kUuid2), spec("gpu0", {}, "mbochs-2", kUuid1)});
   EXPECT_EQ(load_state(runtime().state_file("vm"))->mdevs,
-            (std::vector<StateMdev>{{"serial0", kUuid2, "mtty", "mtty-2", false},
-                                    {"gpu0", kUuid1, "mbochs", "mbochs-2", true}}));
+            (std::vector<MdevRecord>{{"serial0", kUuid2, "mtty", "mtty-2", false},
+                                     {"gpu0", kUuid1, "mbochs", "mbochs-2", true}}));
   EXPECT_EQ(result.locks.size(), 2u);
 }
 

@@ -54,16 +54,15 @@ class MdevRemoveTest : public FuseTest {
     config["devices"] = {{{"uuid", kUuid1}, {"parent", "mtty"}, {"type", "mtty-1"}},
                          {{"uuid", kUuid2}, {"parent", "mdpy"}, {"type", "mdpy-vga"}}};
     mount(config);
-    state_.name = "vm";
-    state_.mdevs = {{"serial0", kUuid1, "mtty", "mtty-1", true},
-                    {"gpu0", kUuid2, "mdpy", "mdpy-vga", false}};
+    records_ = {{"serial0", kUuid1, "mtty", "mtty-1", true},
+                {"gpu0", kUuid2, "mdpy", "mdpy-vga", false}};
   }
   bool exists(const char* uuid) { return find_device(fake().roots(), uuid).has_value(); }
-  InstanceState state_;
+  std::vector<MdevRecord> records_;
 };
 
 TEST_F(MdevRemoveTest, RemovesOnlyTheDevicesTheInstanceCreated) {
-  const auto outcomes = remove_owned_mdevs(state_, fake().roots());
+  const auto outcomes = remove_owned_mdevs(records_, fake().roots());
   ASSERT_EQ(outcomes.size(), 2u);
   EXPECT_EQ(outcomes[0].result, RemoveResult::removed);
   EXPECT_EQ(outcomes[1].result, RemoveResult::kept);
@@ -72,7 +71,7 @@ TEST_F(MdevRemoveTest, RemovesOnlyTheDevicesTheInstanceCreated) {
 }
 
 TEST_F(MdevRemoveTest, ForceRemovesDevicesItDidNotCreateToo) {
-  const auto outcomes = remove_owned_mdevs(state_, fake().roots(), {}, /*force=*/true);
+  const auto outcomes = remove_owned_mdevs(records_, fake().roots(), {}, /*force=*/true);
   EXPECT_EQ(outcomes[0].result, RemoveResult::removed);
   EXPECT_EQ(outcomes[1].result, RemoveResult::removed);
   EXPECT_FALSE(exists(kUuid1));
@@ -81,7 +80,7 @@ TEST_F(MdevRemoveTest, ForceRemovesDevicesItDidNotCreateToo) {
 
 TEST_F(MdevRemoveTest, AStaleRecordOfADeviceAlreadyGoneIsSuccess) {
   ASSERT_EQ(write_sysfs(fake().sys() / "bus/mdev/devices" / kUuid1 / "remove", "1"), 0);
-  const auto outcomes = remove_owned_mdevs(state_, fake().roots());
+  const auto outcomes = remove_owned_mdevs(records_, fake().roots());
   EXPECT_EQ(outcomes[0].result, RemoveResult::already_gone);
   EXPECT_FALSE(remove_mdev(fake().roots(), "00000000-0000-4000-8000-000000000009"));
   EXPECT_EQ(fake().status()["removes"], 1);
@@ -94,7 +93,7 @@ TEST_F(MdevRemoveTest, ABlockedRemoveTimesOutAndNamesTheProcessHoldingTheNode) {
   RemoveOptions options;
   options.timeout = 300ms;
   const auto started = std::chrono::steady_clock::now();
-  const auto e = error_of([&] { remove_owned_mdevs(state_, fake().roots(), options); });
+  const auto e = error_of([&] { remove_owned_mdevs(records_, fake().roots(), options); });
   ASSERT_TRUE(e);
   EXPECT_LT(std::chrono::steady_clock::now() - started, 3s);
   EXPECT_EQ(e->code(), ExitCode::busy);
@@ -146,9 +145,9 @@ TEST_F(MdevRemoveTest, NoPermissionToWriteRemoveSaysRunAsRoot) {
 }
 
 TEST_F(MdevRemoveTest, EveryOwnedDeviceIsTriedAndTheFailuresAreReportedTogether) {
-  state_.mdevs[1].created = true;
+  records_[1].created = true;
   fake().control("fail-remove EIO 2");
-  const auto e = error_of([&] { remove_owned_mdevs(state_, fake().roots()); });
+  const auto e = error_of([&] { remove_owned_mdevs(records_, fake().roots()); });
   ASSERT_TRUE(e);
   EXPECT_EQ(e->code(), ExitCode::mdev);
   const std::string devices = (fake().sys() / "bus/mdev/devices").string();
