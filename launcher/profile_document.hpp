@@ -1,6 +1,7 @@
 #pragma once
-// A profile file as JSON, with its `extends` chain merged (RFC 7386 merge patch, base first) and
-// the origin of every value kept, so validation errors can name the file and line that wrote it.
+// A profile file as JSON, with its `extends` chain merged (base first; RFC 7386 merge patch except
+// that arrays of elements with an "id" merge by id, see README "Guest profile") and the origin of
+// every value kept, so validation errors can name the file and line that wrote it.
 
 #include <filesystem>
 #include <map>

@@ -1,12 +1,14 @@
 #include "profile_loader.hpp"
 
 #include <cctype>
+#include <regex>
 #include <set>
 #include <vector>
 
 #include "did_you_mean.hpp"
 #include "error.hpp"
 #include "json_source.hpp"
+#include "text.hpp"
 #include "uuid.hpp"
 
 namespace mdevrun {
@@ -28,6 +30,8 @@ const std::vector<std::string> kNetworkKeys = {"mode",    "model",  "mac",
 const std::vector<std::string> kFirmwareKeys = {"type", "code", "vars-template", "vars"};
 const std::vector<std::string> kKernelKeys = {"image", "initrd", "append"};
 const std::vector<std::string> kSerialKeys = {"mode", "path"};
+// Device properties whose value is the id of something else on the command line.
+const std::set<std::string> kIdReferences = {"bus", "chardev", "netdev", "drive", "audiodev"};
 const std::vector<std::string> kDeviceKeys = {"id", "driver", "properties", "slot"};
 const std::vector<std::string> kQemuKeys = {"binary", "args"};
 
@@ -543,6 +547,7 @@ class ProfileBuilder {
             c_.error(pptr, "set \"" + k + "\" on the device itself, not in properties");
           } else if (val.is_string()) {
             d.properties[k] = val.get<std::string>();
+            if (kIdReferences.count(k)) references_.push_back({pptr, k, val.get<std::string>()});
           } else if (val.is_boolean()) {
             d.properties[k] = val.get<bool>() ? "on" : "off";
           } else if (val.is_number_integer()) {
@@ -581,7 +586,44 @@ class ProfileBuilder {
     }
   }
 
+  // A bus=/chardev=/netdev=... property must name something that will exist: an mdev or device
+  // of the profile, an id mdevrun generates ("mdevrun-..."), one of the machine's own buses, or an
+  // id= that qemu.args defines. Otherwise qemu rejects the argv at start (e.g. a child profile that
+  // replaced the base's controller): say so now, at the property.
+  void references() {
+    std::set<std::string> defined;
+    for (const auto& [id, where] : ids_) defined.insert(id);
+    static const std::regex arg_id(R"((?:^|,)id=([^,]+))");
+    for (const auto& a : p_.qemu.args)
+      for (std::sregex_iterator it(a.begin(), a.end(), arg_id), end; it != end; ++it)
+        defined.insert((*it)[1]);
+    const std::set<std::string> machine_buses =
+        p_.machine.type == "q35"
+            ? std::set<std::string>{"pcie.0", "ide.0", "ide.1", "ide.2", "ide.3", "ide.4", "ide.5"}
+            : std::set<std::string>{"pci.0", "ide.0", "ide.1"};
+    for (const auto& r : references_) {
+      if (r.value.rfind("mdevrun-", 0) == 0 || defined.count(r.value)) continue;
+      if (r.property == "bus" && machine_buses.count(r.value)) continue;
+      // A bus is named after its controller: "xhci.0" is the first bus of device "xhci".
+      std::string owner = r.value;
+      static const std::regex bus_suffix(R"(^(.+)\.\d+$)");
+      std::smatch m;
+      if (r.property == "bus" && std::regex_match(r.value, m, bus_suffix)) owner = m[1];
+      if (owner.rfind("mdevrun-", 0) == 0 || defined.count(owner)) continue;
+      std::string text = shown(json(r.value)) + " names no device of this profile";
+      if (owner != r.value) text += " (the bus of a device \"" + owner + "\")";
+      std::vector<std::string> candidates(defined.begin(), defined.end());
+      if (auto near = did_you_mean(owner, candidates))
+        text += ": did you mean \"" + *near + "\"?";
+      else
+        text += ": define a device with \"id\": \"" + owner + "\" or fix the reference (ids: " +
+                (candidates.empty() ? std::string("none") : join(candidates)) + ")";
+      c_.error(r.pointer, text);
+    }
+  }
+
   void cross_checks() {
+    references();
     if (p_.machine.cpu.empty()) p_.machine.cpu = p_.machine.accel == "kvm" ? "host" : "max";
     if (vm_uuid_ptrs_.size() > 1)
       c_.error(vm_uuid_ptrs_[1],
@@ -596,6 +638,10 @@ class ProfileBuilder {
   std::map<std::string, std::string> ids_;    // id -> pointer of its first use
   std::map<std::string, std::string> uuids_;  // uuid -> pointer of its first use
   std::vector<std::string> vm_uuid_ptrs_;
+  struct Reference {
+    std::string pointer, property, value;
+  };
+  std::vector<Reference> references_;  // device properties that name another id
 };
 
 }  // namespace

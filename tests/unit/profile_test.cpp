@@ -243,5 +243,93 @@ TEST_F(ProfileFiles, NullInChildRemovesABaseKey) {
   EXPECT_FALSE(load_profile(dir_ / "child.json").kernel->append.has_value());
 }
 
+// Regression: arrays were replaced wholesale, so a child that added one device lost the base's.
+TEST_F(ProfileFiles, ExtendsMergesArraysOfIdsById) {
+  write("base.json",
+        "{\"name\": \"b\", \"machine\": {\"type\": \"q35\"},\n"
+        "\"devices\": [{\"id\": \"xhci\", \"driver\": \"qemu-xhci\"},\n"
+        "  {\"id\": \"tablet0\", \"driver\": \"usb-tablet\", \"properties\": {\"bus\": "
+        "\"xhci.0\"}}],\n"
+        "\"disks\": [{\"file\": \"a.img\"}, {\"file\": \"b.img\"}]}");
+  write("child.json",
+        "{\"extends\": \"base.json\", \"name\": \"c\",\n"
+        "\"devices\": [{\"id\": \"kbd0\", \"driver\": \"usb-kbd\", \"properties\": {\"bus\": "
+        "\"xhci.0\"}},\n"
+        "  {\"id\": \"tablet0\", \"properties\": {\"bus\": \"xhci.1\"}}],\n"
+        "\"disks\": [{\"file\": \"c.img\"}]}");
+  const Profile p = load_profile(dir_ / "child.json");
+  ASSERT_EQ(p.devices.size(), 3u);
+  EXPECT_EQ(p.devices[0].id, "xhci");  // base order first, then the child's new ones
+  EXPECT_EQ(p.devices[1].id, "tablet0");
+  EXPECT_EQ(p.devices[1].driver, "usb-tablet");            // kept from the base
+  EXPECT_EQ(p.devices[1].properties.at("bus"), "xhci.1");  // the child's override
+  EXPECT_EQ(p.devices[2].id, "kbd0");
+  ASSERT_EQ(p.disks.size(), 1u);  // no ids: still replaced, as RFC 7386 does
+  EXPECT_EQ(p.disks[0].file, dir_ / "c.img");
+}
+
+TEST_F(ProfileFiles, ExtendsIdMapRemovesWithNullAndKeepsOrigins) {
+  write("base.json",
+        "{\"name\": \"b\",\n"
+        "\"devices\": [{\"id\": \"xhci\", \"driver\": \"qemu-xhci\"},\n"
+        "  {\"id\": \"tablet0\", \"driver\": \"usb-tablet\", \"properties\": {\"bus\": "
+        "\"xhci.0\"}}]}");
+  write("child.json",
+        "{\"extends\": \"base.json\", \"name\": \"c\",\n"
+        "\"devices\": {\"tablet0\": null,\n"
+        "  \"net9\": {\"driver\": \"e1000\", \"properties\": {\"rombar\": 2.5}}}}");
+  // The error of a merged-in value names the child file and line, at its merged index.
+  EXPECT_EQ(error_of_file("child.json"),
+            (dir_ / "child.json").string() +
+                ":3: /devices/1/properties/rombar: expected a string, a whole number or a boolean, "
+                "got a number");
+  write("child2.json",
+        "{\"extends\": \"base.json\", \"name\": \"c\", \"devices\": {\"tablet0\": null}}");
+  const Profile p = load_profile(dir_ / "child2.json");
+  ASSERT_EQ(p.devices.size(), 1u);
+  EXPECT_EQ(p.devices[0].id, "xhci");
+  write("child3.json",
+        "{\"extends\": \"base.json\", \"name\": \"c\",\n\"devices\": {\"tablte0\": null}}");
+  EXPECT_NE(
+      error_of_file("child3.json")
+          .find(":2: /devices/tablte0: null removes an element the base defines, but the base "
+                "has no \"tablte0\" (it has: xhci, tablet0)"),
+      std::string::npos)
+      << error_of_file("child3.json");
+}
+
+// Regression: a reference to a controller the profile no longer defines reached qemu unnoticed.
+TEST_F(ProfileFiles, ReferenceToAnUndefinedIdIsAnError) {
+  write("base.json",
+        "{\"name\": \"b\", \"devices\": [{\"id\": \"xhci\", \"driver\": \"qemu-xhci\"}]}");
+  write("child.json",
+        "{\"extends\": \"base.json\", \"name\": \"c\",\n"
+        "\"devices\": {\"xhci\": null, \"tablet0\": {\"driver\": \"usb-tablet\",\n"
+        "  \"properties\": {\"bus\": \"xhci.0\"}}}}");
+  EXPECT_EQ(
+      error_of_file("child.json"),
+      (dir_ / "child.json").string() +
+          ":3: /devices/0/properties/bus: \"xhci.0\" names no device of this profile (the bus "
+          "of a device \"xhci\"): define a device with \"id\": \"xhci\" or fix the reference "
+          "(ids: tablet0)");
+  // Defined in the base, by qemu.args, by the machine, or by mdevrun itself: all fine.
+  write(
+      "ok.json",
+      "{\"extends\": \"base.json\", \"name\": \"c\", \"devices\": [\n"
+      "  {\"id\": \"tablet0\", \"driver\": \"usb-tablet\", \"properties\": {\"bus\": "
+      "\"xhci.0\"}},\n"
+      "  {\"id\": \"con0\", \"driver\": \"virtconsole\", \"properties\": {\"chardev\": \"ch0\"}},\n"
+      "  {\"id\": \"nic1\", \"driver\": \"e1000\", \"properties\": {\"bus\": \"pcie.0\"}},\n"
+      "  {\"id\": \"d2\", \"driver\": \"virtio-blk-pci\", \"properties\": {\"drive\": "
+      "\"mdevrun-drive0\"}}],\n"
+      "\"qemu\": {\"args\": [\"-chardev\", \"socket,id=ch0,path=/tmp/c.sock,server=on\"]}}");
+  EXPECT_NO_THROW(load_profile(dir_ / "ok.json"));
+  write("typo.json",
+        "{\"extends\": \"base.json\", \"name\": \"c\", \"devices\": [\n"
+        "  {\"id\": \"t0\", \"driver\": \"usb-tablet\", \"properties\": {\"bus\": \"xhic.0\"}}]}");
+  EXPECT_NE(error_of_file("typo.json").find("did you mean \"xhci\"?"), std::string::npos)
+      << error_of_file("typo.json");
+}
+
 }  // namespace
 }  // namespace mdevrun
