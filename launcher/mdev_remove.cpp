@@ -1,9 +1,5 @@
 #include "mdev_remove.hpp"
 
-#include <poll.h>
-#include <signal.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -14,6 +10,7 @@
 
 #include "error.hpp"
 #include "mdev_discovery.hpp"
+#include "process.hpp"
 #include "sysfs_write.hpp"
 #include "uuid.hpp"
 #include "vfio_holders.hpp"
@@ -24,25 +21,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// Waits for child `pid` until `deadline`. Returns its exit status, or -1 if it is still running.
-int wait_child(pid_t pid, int pidfd, Clock::time_point deadline) {
-  for (;;) {
-    int status = 0;
-    const pid_t done = ::waitpid(pid, &status, WNOHANG);
-    if (done == pid) return status;
-    if (done < 0 && errno != EINTR) return 0;  // not our child any more: nothing to wait for
-    const auto left =
-        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
-    if (left <= 0) return -1;
-    if (pidfd >= 0) {
-      pollfd p{pidfd, POLLIN, 0};
-      ::poll(&p, 1, static_cast<int>(std::min<long long>(left, 1000)));
-    } else {
-      std::this_thread::sleep_for(std::chrono::milliseconds(std::min<long long>(left, 5)));
-    }
-  }
-}
-
 struct BoundedWrite {
   int error = 0;  ///< errno of the write when it finished
   bool timed_out = false;
@@ -52,26 +30,21 @@ struct BoundedWrite {
 // abandoned: the caller gets on with a clear error and the process can still exit.
 BoundedWrite write_bounded(const fs::path& path, std::string_view value,
                            std::chrono::milliseconds timeout) {
-  const pid_t pid = ::fork();
-  if (pid < 0) return {errno, false};
-  if (pid == 0) {
-    // Only async-signal-safe calls from here on (the parent may have threads).
-    ::_exit(write_sysfs(path, value) & 0xff);
+  std::optional<Child> child;
+  try {
+    // The body runs in a fork of a possibly threaded process: write_sysfs is open + write only.
+    child = fork_call([&] { return write_sysfs(path, value); });
+  } catch (const SpawnError& e) {
+    return {e.error, false};
   }
-  const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
-  BoundedWrite out;
-  int status = wait_child(pid, pidfd, Clock::now() + timeout);
-  if (status == -1) {
-    out.timed_out = true;
-    ::kill(pid, SIGKILL);
+  const auto status = child->wait_until(Clock::now() + timeout);
+  if (!status) {
     // A killed writer normally goes at once; if the kernel keeps it (uninterruptible wait), it is
     // left to finish on its own and is reaped by init after we exit.
-    wait_child(pid, pidfd, Clock::now() + std::chrono::seconds(2));
-  } else {
-    out.error = WIFEXITED(status) ? WEXITSTATUS(status) : EINTR;
+    child->kill_and_reap();
+    return {0, true};
   }
-  if (pidfd >= 0) ::close(pidfd);
-  return out;
+  return {*status >= 0 && *status < 128 ? *status : EINTR, false};
 }
 
 std::string holders_of(const SysfsRoots& roots, const std::optional<int>& group,

@@ -1,49 +1,30 @@
 #include "qemu_process.hpp"
 
 #include <fcntl.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <array>
 #include <csignal>
 #include <iostream>
 
-#include <boost/asio/read.hpp>
-#include <boost/process/args.hpp>
-#include <boost/process/async.hpp>
-#include <boost/process/async_pipe.hpp>
-#include <boost/process/child.hpp>
-#include <boost/process/exe.hpp>
-#include <boost/process/extend.hpp>
-#include <boost/process/io.hpp>
-#include <boost/process/search_path.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
 
 #include "error.hpp"
+#include "process.hpp"
 
 namespace mdevrun {
-namespace bp = boost::process;
 namespace asio = boost::asio;
 
 namespace {
 constexpr std::size_t kKeptLines = 40;
-
-// Runs in the child between fork and exec.
-struct ChildSetup : bp::extend::handler {
-  template <typename Executor>
-  void on_exec_setup(Executor&) const {
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    // Our own signal handling (SIGINT/SIGTERM -> orderly stop) must not reach qemu directly.
-    ::setpgid(0, 0);
-  }
-};
 }  // namespace
 
 struct QemuProcess::Impl : std::enable_shared_from_this<Impl> {
-  Impl(asio::io_context& ioc) : pipe(ioc) {}
+  Impl(asio::io_context& ioc) : pipe(ioc), exit_watch(ioc) {}
 
-  bp::async_pipe pipe;
-  bp::child child;
+  asio::posix::stream_descriptor pipe;        // qemu's stdout+stderr
+  asio::posix::stream_descriptor exit_watch;  // a dup of the pidfd: readable once qemu exited
+  Child child;
   int log_fd = -1;
   bool echo = false;
   std::array<char, 4096> buf{};
@@ -96,44 +77,48 @@ QemuProcess::QemuProcess(asio::io_context& ioc, const std::vector<std::string>& 
     : impl_(std::make_shared<Impl>(ioc)) {
   impl_->echo = echo_to_stderr;
   impl_->log_fd = ::open(log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-  boost::filesystem::path exe = argv.at(0);
-  if (argv[0].find('/') == std::string::npos) exe = bp::search_path(argv[0]);
-  if (exe.empty())
-    throw Error(ExitCode::qemu_start, "cannot find \"" + argv[0] +
-                                          "\" in PATH; install qemu-system-x86 or set "
-                                          "qemu.binary in the profile");
+  ChildOptions options;
+  options.output = ChildOptions::Output::pipe;
+  options.die_with_parent = true;
+  // Our own signal handling (SIGINT/SIGTERM -> orderly stop) must not reach qemu directly.
+  options.own_process_group = true;
+  try {
+    impl_->child = spawn(argv, options);
+  } catch (const SpawnError& e) {
+    if (e.error == ENOENT && argv.at(0).find('/') == std::string::npos)
+      throw Error(ExitCode::qemu_start, "cannot find \"" + argv[0] +
+                                            "\" in PATH; install qemu-system-x86 or set "
+                                            "qemu.binary in the profile");
+    throw Error(ExitCode::qemu_start, e.what());
+  }
+  impl_->pipe.assign(impl_->child.output().release());
+  const int watch = ::fcntl(impl_->child.pidfd(), F_DUPFD_CLOEXEC, 0);
+  if (watch < 0)
+    throw Error(ExitCode::qemu_start, "cannot watch qemu (pid " +
+                                          std::to_string(impl_->child.pid()) +
+                                          "): no pidfd; mdevrun needs Linux 5.3 or later");
+  impl_->exit_watch.assign(watch);
   std::weak_ptr<Impl> weak = impl_;
-  std::error_code ec;
-  impl_->child = bp::child(
-      bp::exe = exe, bp::args = std::vector<std::string>(argv.begin() + 1, argv.end()),
-      bp::std_in<bp::null, (bp::std_out & bp::std_err)> impl_->pipe, ChildSetup{}, ioc,
-      bp::on_exit =
-          [weak](int, const std::error_code&) {
-            if (auto self = weak.lock()) {
-              // The handler's own value folds signals into small numbers (SIGKILL looks like
-              // exit 9); the raw wait status tells them apart.
-              const int raw = self->child.native_exit_code();
-              self->status = WIFSIGNALED(raw) ? 128 + WTERMSIG(raw) : WEXITSTATUS(raw);
-              self->exited = true;
-              self->maybe_done();
-            }
-          },
-      ec);
-  if (ec) throw Error(ExitCode::qemu_start, "cannot start " + exe.string() + ": " + ec.message());
+  impl_->exit_watch.async_wait(asio::posix::stream_descriptor::wait_read, [weak](auto ec) {
+    auto self = weak.lock();
+    if (!self || ec) return;
+    // The pidfd is readable: qemu has exited, so this reaps it without blocking.
+    self->status = self->child.try_wait().value_or(-1);
+    self->exited = true;
+    self->maybe_done();
+  });
   impl_->read();
 }
 
 QemuProcess::~QemuProcess() {
-  if (impl_->child.valid() && impl_->child.running()) {
-    ::kill(impl_->child.id(), SIGKILL);
-    std::error_code ec;
-    impl_->child.wait(ec);
-  }
+  if (!impl_->exited) impl_->child.kill_and_reap();
+  boost::system::error_code ec;
+  impl_->exit_watch.close(ec);
   if (impl_->log_fd >= 0) ::close(impl_->log_fd);
 }
 
 pid_t QemuProcess::pid() const {
-  return impl_->child.id();
+  return impl_->child.pid();
 }
 
 bool QemuProcess::running() const {
@@ -154,7 +139,7 @@ void QemuProcess::on_exit(std::function<void(int)> handler) {
 }
 
 void QemuProcess::signal(int sig) {
-  if (!impl_->exited) ::kill(impl_->child.id(), sig);
+  if (!impl_->exited) impl_->child.signal(sig);
 }
 
 std::vector<std::string> QemuProcess::last_lines() const {

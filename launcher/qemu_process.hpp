@@ -1,6 +1,7 @@
 #pragma once
-// The only place that spawns: qemu from an argv (never a shell), its output appended to qemu.log
-// and, in the foreground, echoed to our stderr, with the last lines kept for error messages.
+// qemu as a child of the supervisor (started through process.hpp, argv only), its output
+// appended to qemu.log and, in the foreground, echoed to our stderr, with the last lines kept for
+// error messages.
 //
 // Threading: use from the thread running the io_context. Lifetime: the io_context must outlive
 // the object; destroying it while the child runs kills the child (SIGKILL) and reaps it.

@@ -10,6 +10,7 @@
 #include "cli/command.hpp"
 #include "error.hpp"
 #include "launch_plan.hpp"
+#include "process.hpp"
 #include "profile_loader.hpp"
 #include "shell_quote.hpp"
 #include "supervisor.hpp"
@@ -57,34 +58,36 @@ void write_all(int fd, const std::string& text) {
 int run_detached(const StartOptions& o, Profile profile) {
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) throw Error(ExitCode::failure, "pipe failed");
-  const pid_t pid = ::fork();
-  if (pid < 0) throw Error(ExitCode::failure, "fork failed");
-  if (pid == 0) {
+  ChildOptions detached;
+  detached.output = ChildOptions::Output::null;
+  detached.new_session = true;
+  Child supervisor;
+  try {
+    supervisor = fork_call(
+        [&] {
+          ::close(fds[0]);
+          Supervisor vm(std::move(profile), supervisor_options(o, false));
+          try {
+            vm.start();
+          } catch (const Error& e) {
+            write_all(fds[1], std::to_string(static_cast<int>(e.code())) + "\n" + e.what());
+            ::close(fds[1]);
+            return static_cast<int>(e.code());
+          }
+          write_all(fds[1], "0\nstarted " + vm.name() + " (qemu pid " +
+                                std::to_string(vm.qemu_pid()) + "); `mdevrun status " + vm.name() +
+                                "`, `mdevrun stop " + vm.name() + "`");
+          ::close(fds[1]);
+          return vm.supervise();
+        },
+        detached);
+  } catch (const SpawnError& e) {
     ::close(fds[0]);
-    ::setsid();
-    const int null = ::open("/dev/null", O_RDWR);
-    ::dup2(null, 0);
-    ::dup2(null, 1);
-    ::dup2(null, 2);
-    if (null > 2) ::close(null);
-    int code;
-    {
-      Supervisor vm(std::move(profile), supervisor_options(o, false));
-      try {
-        vm.start();
-      } catch (const Error& e) {
-        write_all(fds[1], std::to_string(static_cast<int>(e.code())) + "\n" + e.what());
-        ::close(fds[1]);
-        return static_cast<int>(e.code());
-      }
-      write_all(fds[1], "0\nstarted " + vm.name() + " (qemu pid " + std::to_string(vm.qemu_pid()) +
-                            "); `mdevrun status " + vm.name() + "`, `mdevrun stop " + vm.name() +
-                            "`");
-      ::close(fds[1]);
-      code = vm.supervise();
-    }
-    return code;
+    ::close(fds[1]);
+    throw Error(ExitCode::failure, std::string("cannot start the supervisor: ") + e.what());
   }
+  // It outlives this command: init reaps it.
+  supervisor.release();
   ::close(fds[1]);
   std::string report;
   char buf[4096];

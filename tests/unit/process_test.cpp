@@ -1,0 +1,108 @@
+#include "process.hpp"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+namespace mdevrun {
+namespace {
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+std::string read_all(UniqueFd& fd) {
+  std::string out;
+  char buf[256];
+  for (ssize_t n; (n = ::read(fd.get(), buf, sizeof buf)) > 0;) out.append(buf, n);
+  return out;
+}
+
+bool alive(pid_t pid) {
+  return ::kill(pid, 0) == 0;
+}
+
+TEST(Process, SpawnFindsThePathAndPipesBothOutputs) {
+  ChildOptions o;
+  o.output = ChildOptions::Output::pipe;
+  Child c = spawn({"sh", "-c", "echo out; echo err >&2; exit 3"}, o);
+  EXPECT_EQ(read_all(c.output()), "out\nerr\n");
+  EXPECT_EQ(c.wait_until(Clock::now() + 5s), 3);
+  EXPECT_EQ(c.try_wait(), 3);  // the status stays
+}
+
+TEST(Process, ExecFailuresAreReportedWithTheirErrno) {
+  try {
+    spawn({"mdevrun-no-such-program"});
+    FAIL() << "no error";
+  } catch (const SpawnError& e) {
+    EXPECT_EQ(e.error, ENOENT);
+  }
+  try {
+    spawn({"/dev/null"});  // exists, not executable: execve fails in the child
+    FAIL() << "no error";
+  } catch (const SpawnError& e) {
+    EXPECT_EQ(e.error, EACCES);
+    EXPECT_NE(std::string(e.what()).find("/dev/null"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Process, WaitHasADeadlineAndKillReaps) {
+  Child c = spawn({"sleep", "30"});
+  const auto start = Clock::now();
+  EXPECT_EQ(c.wait_until(start + 100ms), std::nullopt);
+  EXPECT_GE(Clock::now() - start, 100ms);
+  EXPECT_EQ(c.kill_and_reap(), 128 + SIGKILL);
+}
+
+// Regression: a defaulted move left the moved-from Child owning the pid, and its destructor killed
+// the child that had just been handed over.
+TEST(Process, AMovedChildKeepsRunningAndTheLastOwnerKillsIt) {
+  pid_t pid;
+  {
+    Child outer;
+    {
+      Child inner = spawn({"sleep", "30"});
+      pid = inner.pid();
+      outer = std::move(inner);
+    }
+    EXPECT_EQ(outer.pid(), pid);
+    EXPECT_EQ(outer.try_wait(), std::nullopt);  // still running after `inner` went away
+  }
+  EXPECT_FALSE(alive(pid));  // and reaped: not even a zombie
+}
+
+TEST(Process, ReleasedChildOutlivesItsHandle) {
+  pid_t pid;
+  {
+    Child c = spawn({"sleep", "30"});
+    pid = c.pid();
+    c.release();
+  }
+  EXPECT_TRUE(alive(pid));
+  ::kill(pid, SIGKILL);
+  ::waitpid(pid, nullptr, 0);
+}
+
+TEST(Process, ForkCallExitsWithTheBodysValue) {
+  Child c = fork_call([] { return 42; });
+  EXPECT_EQ(c.wait_until(Clock::now() + 5s), 42);
+  Child thrower = fork_call([]() -> int { throw std::runtime_error("x"); });
+  EXPECT_EQ(thrower.wait_until(Clock::now() + 5s), 70);  // never unwinds into our frames
+}
+
+TEST(Process, ChildrenGetADefaultSigpipeAndAnEmptySignalMask) {
+  ::signal(SIGPIPE, SIG_IGN);
+  ChildOptions o;
+  o.output = ChildOptions::Output::pipe;
+  Child c = spawn({"sh", "-c", "grep -E '^(SigBlk|SigIgn)' /proc/self/status"}, o);
+  const std::string out = read_all(c.output());
+  ::signal(SIGPIPE, SIG_DFL);
+  EXPECT_NE(out.find("SigBlk:\t0000000000000000"), std::string::npos) << out;
+  // SIGPIPE is signal 13: bit 12 of the ignored set must be clear.
+  const auto ign = std::stoull(out.substr(out.find("SigIgn:\t") + 8, 16), nullptr, 16);
+  EXPECT_EQ(ign & (1ull << 12), 0u) << out;
+  c.wait_until(Clock::now() + 5s);
+}
+
+}  // namespace
+}  // namespace mdevrun
