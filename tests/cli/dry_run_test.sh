@@ -38,7 +38,7 @@ err=$("$mdevrun" start --dry-run "$tmp/bad.json" 2>&1 >/dev/null); rc=$?
 
 out=$("$mdevrun" check "$src/profiles/gvtg-desktop.json"); rc=$?
 # 0: nothing failed; 1: a host check failed (a CI machine has no GVT-g): either way the profile passed.
-{ [ $rc -eq 0 ] || [ $rc -eq 1 ]; } && grep -q '^PASS  profile .*gvtg-desktop.json is valid' <<<"$out" &&
+{ [ $rc -eq 0 ] || [ $rc -eq 1 ]; } && grep -q '^PASS  profile: .*gvtg-desktop.json is valid' <<<"$out" &&
   ok "check accepts the seed profile" || bad "check exit $rc: $out"
 "$mdevrun" check "$tmp/bad.json" >/dev/null 2>&1; rc=$?
 [ $rc -eq 2 ] && ok "check rejects a bad profile with 2" || bad "check exit $rc"
