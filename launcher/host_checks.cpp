@@ -95,14 +95,16 @@ class Checker {
   std::vector<CheckResult> run() {
     cpu();
     kvm_node();
-    iommu();
-    cmdline();
+    if (needs_vfio()) {
+      iommu();
+      cmdline();
+    }
     modules();
     if (i915_) i915();
     if (nvidia_) nvidia();
     parents();
     if (p_) profile_mdevs();
-    vfio_nodes();
+    if (needs_vfio()) vfio_nodes();
     memlock();
     qemu();
     if (p_) gl();
@@ -112,6 +114,14 @@ class Checker {
  private:
   bool intel() const { return vendor_ == "GenuineIntel" || flags_.count("vmx"); }
   bool needs_kvm() const { return !p_ || p_->machine.accel == "kvm"; }
+  // Without a profile the question is whether this host can run mdev VMs at all, so everything
+  // mdev and vfio need is checked. A profile without mdevs needs none of it, unless it passes a
+  // host PCI device through with vfio-pci in "devices" (vfio and the IOMMU, but no mdev).
+  bool needs_mdev() const { return !p_ || !p_->mdevs.empty(); }
+  bool needs_vfio() const {
+    return needs_mdev() || std::any_of(p_->devices.begin(), p_->devices.end(),
+                                       [](auto& d) { return starts_with(d.driver, "vfio-pci"); });
+  }
   bool module_loaded(const std::string& name) const {
     std::error_code ec;
     return fs::exists(h_.roots.sys / "module" / name, ec);
@@ -190,8 +200,10 @@ class Checker {
   }
 
   void modules() {
+    if (needs_vfio())
+      for (const std::string module : {"vfio", "vfio_iommu_type1"}) module_check(module);
     // Linux 6.1 merged vfio_mdev into mdev; older kernels have both.
-    for (const std::string module : {"vfio", "vfio_iommu_type1", "mdev"}) module_check(module);
+    if (needs_mdev()) module_check("mdev");
   }
 
   void module_check(const std::string& module, const std::string& why = "not loaded") {
@@ -242,7 +254,11 @@ class Checker {
     return text;
   }
 
+  // Without a profile no parent is a FAIL, not a WARN: `check` alone asks whether this host can
+  // run an mdev VM, and without a parent it cannot run any.
   void parents() {
+    if (!needs_mdev())
+      return add(pass("mdev-parents", "mdev parents", "none needed (the profile has no mdevs)"));
     const auto names = list_parent_names(h_.roots);
     if (names.empty()) {
       std::string fix =
@@ -376,7 +392,7 @@ class Checker {
     if (!p_)
       return add(bad(Verdict::warn, id, title,
                      "vfio pins guest memory: a VM needs its memory + 1 GiB", fix, have_text));
-    if (p_->mdevs.empty()) return add(pass(id, title, "no vfio device, no pinned memory"));
+    if (!needs_vfio()) return add(pass(id, title, "no vfio device, no pinned memory"));
     // libvirt's rule for VFIO devices: guest memory plus 1 GiB.
     const std::uint64_t need = p_->machine.memory_mib + 1024;
     if (have >= need)

@@ -347,6 +347,38 @@ TEST_F(HostChecksTest, NoMdevParents) {
             "enable GVT-g: i915.enable_gvt=1 and the kvmgt module (see above)");
 }
 
+// A profile without mdevs needs no mdev parent, no vfio and no IOMMU: none of them may fail or
+// warn, and one line says why there is nothing to check.
+TEST_F(HostChecksTest, ProfileWithoutMdevsNeedsNoParentVfioOrIommu) {
+  good_host({{"parents", nlohmann::json::array()}});
+  for (const char* module : {"vfio", "vfio_iommu_type1", "mdev", "kvmgt"})
+    fs::remove_all(sys() / "module" / module);
+  fs::remove_all(sys() / "kernel" / "iommu_groups" / "0");
+  write_file(host_dir_ / "proc" / "cmdline", "BOOT_IMAGE=/vmlinuz ro quiet\n");
+  fs::remove(dev() / "vfio" / "vfio");
+  profile_.mdevs.clear();
+  const auto results = run();
+  EXPECT_EQ(worst_verdict(results), Verdict::pass) << format_check_lines(results);
+  EXPECT_EQ(line(results, "mdev-parents"),
+            "PASS  mdev parents: none needed (the profile has no mdevs)");
+  for (const auto& r : results) EXPECT_EQ(r.check.rfind("module:", 0), std::string::npos);
+
+  // A host PCI device passed through with vfio-pci still needs vfio, but no mdev.
+  profile_.devices = {{"nic0", "vfio-pci", {{"host", "0000:03:00.0"}}, false}};
+  const auto passthrough = run();
+  EXPECT_THAT(line(passthrough, "module:vfio"), HasSubstr("FAIL  module vfio: not loaded"));
+  EXPECT_EQ(line(passthrough, "mdev-parents"),
+            "PASS  mdev parents: none needed (the profile has no mdevs)");
+}
+
+// Without a profile, `check` asks whether this host can run an mdev VM at all: no parent fails.
+TEST_F(HostChecksTest, WithoutAProfileNoMdevParentFails) {
+  good_host({{"parents", nlohmann::json::array()}});
+  EXPECT_THAT(line(run(false), "mdev-parents"),
+              HasSubstr("FAIL  mdev parents: none registered (/sys/class/mdev_bus is empty or "
+                        "missing)"));
+}
+
 TEST_F(HostChecksTest, TypeNotOfferedOrExhausted) {
   good_host(one_type("0000:00:02.0", "i915-GVTg_V4_4", 1));
   profile_.mdevs[0].type = "i915-GVTg_V4_1";
