@@ -162,9 +162,11 @@ class Checker {
   }
 
   std::string iommu_fix() const {
+    // amd_iommu= has no "on" (kernel-parameters.txt: fullflush, off, force_isolation, ...): the
+    // kernel enables AMD-Vi by itself when the firmware exposes it.
     if (!intel())
-      return "enable the IOMMU (AMD-Vi) in the firmware setup; add amd_iommu=on to "
-             "GRUB_CMDLINE_LINUX_DEFAULT in /etc/default/grub, sudo update-grub, reboot";
+      return "enable AMD-Vi (often the \"SVM\" and \"IOMMU\" options) in the firmware setup, "
+             "then reboot; no kernel parameter is needed on AMD (iommu=pt is optional tuning)";
     return "sudo sed -i -e 's/^GRUB_CMDLINE_LINUX_DEFAULT=\"/&intel_iommu=on /' /etc/default/grub "
            "&& sudo update-grub, then reboot (enable VT-d in the firmware setup too)";
   }

@@ -284,6 +284,22 @@ TEST_F(HostChecksTest, NoIommuAndNoKernelOption) {
             "FAIL  kernel command line: intel_iommu=on is missing. Fix: " + fix);
 }
 
+// AMD's IOMMU is on by default once the firmware enables it; amd_iommu= has no "on" value.
+TEST_F(HostChecksTest, NoIommuOnAmdNeedsTheFirmwareOnly) {
+  good_host();
+  write_file(host_dir_ / "proc" / "cpuinfo",
+             "vendor_id\t: AuthenticAMD\nflags\t\t: fpu vme svm npt\n");
+  fs::remove_all(sys() / "kernel" / "iommu_groups" / "0");
+  write_file(host_dir_ / "proc" / "cmdline", "BOOT_IMAGE=/vmlinuz ro quiet\n");
+  const auto results = run();
+  EXPECT_EQ(line(results, "iommu"),
+            "FAIL  IOMMU: not enabled (no IOMMU groups in /sys/kernel/iommu_groups). Fix: enable "
+            "AMD-Vi (often the \"SVM\" and \"IOMMU\" options) in the firmware setup, then "
+            "reboot; no kernel parameter is needed on AMD (iommu=pt is optional tuning)");
+  EXPECT_EQ(line(results, "kernel-cmdline"),
+            "PASS  kernel command line: no Intel IOMMU option needed on this CPU");
+}
+
 TEST_F(HostChecksTest, KernelOptionMissingButIommuOnIsAWarning) {
   good_host();
   write_file(host_dir_ / "proc" / "cmdline", "BOOT_IMAGE=/vmlinuz ro quiet\n");
