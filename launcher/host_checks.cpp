@@ -19,8 +19,12 @@ namespace mdevrun {
 namespace fs = std::filesystem;
 namespace {
 
-// The fixes, with the seed article's commands where it has one (Debian 12 module names).
-constexpr const char* kInitramfs = "/etc/initramfs-tools/modules";
+// The fixes work on any systemd distribution (modules-load.d, udev, limits.d); where a step or a
+// package differs per distribution, one short phrase names it for Debian/Ubuntu, Fedora and Arch.
+constexpr const char* kCmdline =
+    "the kernel command line (GRUB: GRUB_CMDLINE_LINUX_DEFAULT in /etc/default/grub, then "
+    "update-grub or grub2-mkconfig -o /boot/grub2/grub.cfg; systemd-boot: /etc/kernel/cmdline)";
+constexpr const char* kQemuPackage = "(Debian/Ubuntu, Fedora, Arch: qemu-system-x86)";
 constexpr const char* kUdevRule =
     "echo 'SUBSYSTEM==\"vfio\", GROUP=\"kvm\", MODE=\"0660\"' | sudo tee "
     "/etc/udev/rules.d/72-mdevrun-vfio.rules && sudo udevadm control --reload && sudo udevadm "
@@ -67,8 +71,18 @@ CheckResult bad(Verdict v, std::string id, std::string title, std::string why, s
 }
 
 std::string persist_module(const std::string& module) {
-  return "sudo modprobe " + module + "; to load it at boot: echo " + module + " | sudo tee -a " +
-         kInitramfs + " && sudo update-initramfs -u";
+  return "sudo modprobe " + module + "; to load it at boot: echo " + module +
+         " | sudo tee /etc/modules-load.d/" + module + ".conf";
+}
+
+// Debian and Ubuntu ship gtk and sdl in qemu-system-gui and the other UI modules in
+// qemu-system-common; Fedora and Arch ship one qemu-ui-* package per module.
+std::string ui_module_fix(const std::string& backend) {
+  const bool gui = backend == "gtk" || backend == "sdl";
+  return "install qemu's " + backend +
+         " UI module (Debian/Ubuntu: " + (gui ? "qemu-system-gui" : "qemu-system-common") +
+         "; Fedora, Arch: qemu-ui-" + (backend == "spice" ? std::string("spice-core") : backend) +
+         ")";
 }
 
 class Checker {
@@ -167,8 +181,8 @@ class Checker {
     if (!intel())
       return "enable AMD-Vi (often the \"SVM\" and \"IOMMU\" options) in the firmware setup, "
              "then reboot; no kernel parameter is needed on AMD (iommu=pt is optional tuning)";
-    return "sudo sed -i -e 's/^GRUB_CMDLINE_LINUX_DEFAULT=\"/&intel_iommu=on /' /etc/default/grub "
-           "&& sudo update-grub, then reboot (enable VT-d in the firmware setup too)";
+    return std::string("add intel_iommu=on to ") + kCmdline +
+           ", then reboot (enable VT-d in the firmware setup too)";
   }
 
   void iommu() {
@@ -217,8 +231,9 @@ class Checker {
     const auto gvt =
         read_sysfs_text(h_.roots.sys / "module" / "i915" / "parameters" / "enable_gvt");
     const std::string fix =
-        "printf 'options i915 enable_gvt=1\\n' | sudo tee /etc/modprobe.d/i915.conf && sudo "
-        "update-initramfs -u, then reboot (or add i915.enable_gvt=1 to the kernel command line)";
+        "printf 'options i915 enable_gvt=1\\n' | sudo tee /etc/modprobe.d/i915.conf, rebuild the "
+        "initramfs (Debian/Ubuntu: sudo update-initramfs -u; Fedora: sudo dracut -f; Arch: sudo "
+        "mkinitcpio -P) and reboot (or add i915.enable_gvt=1 to the kernel command line)";
     if (!module_loaded("i915"))
       add(bad(Verdict::fail, "i915-gvt", "i915 GVT-g", "the i915 driver is not loaded", fix));
     else if (!gvt || (*gvt != "Y" && *gvt != "1"))
@@ -414,11 +429,11 @@ class Checker {
     const auto version = qemu_run({"--version"});
     if (!version)
       return add(bad(Verdict::fail, "qemu", "qemu", binary_ + " not found or not executable",
-                     "sudo apt-get install qemu-system-x86"));
+                     std::string("install qemu ") + kQemuPackage));
     if (version->exit_code != 0)
       return add(bad(Verdict::fail, "qemu", "qemu",
                      binary_ + " --version failed: " + first_line(version->output),
-                     "reinstall it: sudo apt-get install --reinstall qemu-system-x86"));
+                     std::string("reinstall qemu ") + kQemuPackage));
     const auto v = parse_qemu_version(version->output);
     const std::string found =
         binary_ + " " +
@@ -427,7 +442,7 @@ class Checker {
     // vfio display and ramfb came with qemu 3.0/3.1.
     if (!v || *v < std::vector<int>{3, 1, 0})
       add(bad(Verdict::fail, "qemu", "qemu", "too old for vfio display and ramfb (3.1 or later)",
-              "sudo apt-get install qemu-system-x86", found));
+              std::string("install qemu 3.1 or later ") + kQemuPackage, found));
     else
       add(pass("qemu", "qemu", found));
 
@@ -441,9 +456,10 @@ class Checker {
     } else {
       std::string list;
       for (const auto& l : lacking) list += (list.empty() ? "" : " and ") + l;
-      add(bad(Verdict::fail, "qemu-vfio-pci", "qemu vfio-pci",
-              "-device vfio-pci,help does not list " + list,
-              "use a qemu built with VFIO: sudo apt-get install qemu-system-x86"));
+      add(bad(
+          Verdict::fail, "qemu-vfio-pci", "qemu vfio-pci",
+          "-device vfio-pci,help does not list " + list,
+          std::string("use a qemu built with VFIO, as distributions build it ") + kQemuPackage));
     }
     if (p_ && std::any_of(p_->mdevs.begin(), p_->mdevs.end(), [](auto& m) { return m.ramfb; })) {
       const auto nh = qemu_run({"-device", "vfio-pci-nohotplug,help"});
@@ -462,9 +478,7 @@ class Checker {
     const char* id = "display";
     const char* title = "qemu display";
     if (backend == "vnc") return add(pass(id, title, backend + " (built in)"));
-    const bool gui = backend == "gtk" || backend == "sdl";
-    const std::string fix = gui ? "sudo apt-get install qemu-system-gui"
-                                : "sudo apt-get install qemu-system-common (qemu's UI modules)";
+    const std::string fix = ui_module_fix(backend);
     if (backend == "spice") {
       const auto out = qemu_run({"-spice", "help"});
       if (out && out->exit_code == 0 && out->output.find("spice options") != std::string::npos)

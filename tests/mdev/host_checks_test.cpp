@@ -253,7 +253,7 @@ TEST_F(HostChecksTest, DevKvmMissingOrNotAccessible) {
   fs::remove(dev() / "kvm");
   EXPECT_EQ(line(run(), "kvm"),
             "FAIL  /dev/kvm: missing. Fix: sudo modprobe kvm_intel; to load it at boot: echo "
-            "kvm_intel | sudo tee -a /etc/initramfs-tools/modules && sudo update-initramfs -u");
+            "kvm_intel | sudo tee /etc/modules-load.d/kvm_intel.conf");
   write_file(dev() / "kvm", "");
   denied_.insert(dev() / "kvm");
   EXPECT_EQ(line(run(), "kvm"),
@@ -276,8 +276,9 @@ TEST_F(HostChecksTest, NoIommuAndNoKernelOption) {
   write_file(host_dir_ / "proc" / "cmdline", "BOOT_IMAGE=/vmlinuz ro quiet\n");
   const auto results = run();
   const std::string fix =
-      "sudo sed -i -e 's/^GRUB_CMDLINE_LINUX_DEFAULT=\"/&intel_iommu=on /' /etc/default/grub && "
-      "sudo update-grub, then reboot (enable VT-d in the firmware setup too)";
+      "add intel_iommu=on to the kernel command line (GRUB: GRUB_CMDLINE_LINUX_DEFAULT in "
+      "/etc/default/grub, then update-grub or grub2-mkconfig -o /boot/grub2/grub.cfg; "
+      "systemd-boot: /etc/kernel/cmdline), then reboot (enable VT-d in the firmware setup too)";
   EXPECT_EQ(line(results, "iommu"),
             "FAIL  IOMMU: not enabled (no IOMMU groups in /sys/kernel/iommu_groups). Fix: " + fix);
   EXPECT_EQ(line(results, "kernel-cmdline"),
@@ -305,7 +306,8 @@ TEST_F(HostChecksTest, KernelOptionMissingButIommuOnIsAWarning) {
   write_file(host_dir_ / "proc" / "cmdline", "BOOT_IMAGE=/vmlinuz ro quiet\n");
   const auto results = run();
   EXPECT_THAT(line(results, "kernel-cmdline"),
-              HasSubstr("WARN  kernel command line: intel_iommu=on is missing. Fix: sudo sed"));
+              HasSubstr("WARN  kernel command line: intel_iommu=on is missing. Fix: add "
+                        "intel_iommu=on to the kernel command line"));
   EXPECT_EQ(worst_verdict(results), Verdict::warn);
 }
 
@@ -317,10 +319,8 @@ TEST_F(HostChecksTest, EachMissingModuleFailsWithItsModprobe) {
     const auto results = run();
     const std::string text = line(results, "module:" + module);
     EXPECT_THAT(text, HasSubstr("FAIL  module " + module + ": not loaded"));
-    EXPECT_THAT(text,
-                HasSubstr("Fix: sudo modprobe " + module + "; to load it at boot: echo " + module +
-                          " | sudo tee -a /etc/initramfs-tools/modules && sudo "
-                          "update-initramfs -u"));
+    EXPECT_THAT(text, HasSubstr("Fix: sudo modprobe " + module + "; to load it at boot: echo " +
+                                module + " | sudo tee /etc/modules-load.d/" + module + ".conf"));
     EXPECT_EQ(worst_verdict(results), Verdict::fail);
     fs::create_directories(sys() / "module" / module);
   }
@@ -331,8 +331,9 @@ TEST_F(HostChecksTest, GvtNotEnabled) {
   write_file(sys() / "module" / "i915" / "parameters" / "enable_gvt", "N\n");
   EXPECT_EQ(line(run(), "i915-gvt"),
             "FAIL  i915 GVT-g: i915.enable_gvt is not 1. Fix: printf 'options i915 "
-            "enable_gvt=1\\n' | sudo tee /etc/modprobe.d/i915.conf && sudo update-initramfs -u, "
-            "then reboot (or add i915.enable_gvt=1 to the kernel command line)");
+            "enable_gvt=1\\n' | sudo tee /etc/modprobe.d/i915.conf, rebuild the initramfs "
+            "(Debian/Ubuntu: sudo update-initramfs -u; Fedora: sudo dracut -f; Arch: sudo "
+            "mkinitcpio -P) and reboot (or add i915.enable_gvt=1 to the kernel command line)");
 }
 
 TEST_F(HostChecksTest, NvidiaNeedsTheHostDriverAndTheVmUuid) {
@@ -453,7 +454,7 @@ TEST_F(HostChecksTest, VfioContainerMissing) {
   fs::remove(dev() / "vfio" / "vfio");
   EXPECT_EQ(line(run(), "vfio-container"),
             "FAIL  /dev/vfio/vfio: missing. Fix: sudo modprobe vfio; to load it at boot: echo vfio "
-            "| sudo tee -a /etc/initramfs-tools/modules && sudo update-initramfs -u");
+            "| sudo tee /etc/modules-load.d/vfio.conf");
 }
 
 TEST_F(HostChecksTest, MemlockTooSmallForADesktopUser) {
@@ -476,8 +477,8 @@ TEST_F(HostChecksTest, QemuMissing) {
   qemu_found_ = false;
   const auto results = run();
   EXPECT_EQ(line(results, "qemu"),
-            "FAIL  qemu: qemu-system-x86_64 not found or not executable. Fix: sudo apt-get install "
-            "qemu-system-x86");
+            "FAIL  qemu: qemu-system-x86_64 not found or not executable. Fix: install qemu "
+            "(Debian/Ubuntu, Fedora, Arch: qemu-system-x86)");
   EXPECT_EQ(qemu_runs_, 1);  // nothing more is asked of a qemu that is not there
 }
 
@@ -489,18 +490,32 @@ TEST_F(HostChecksTest, QemuWithoutVfioDisplayOrRamfb) {
   const auto results = run();
   EXPECT_EQ(line(results, "qemu-vfio-pci"),
             "FAIL  qemu vfio-pci: -device vfio-pci,help does not list display. Fix: use a qemu "
-            "built with VFIO: sudo apt-get install qemu-system-x86");
+            "built with VFIO, as distributions build it (Debian/Ubuntu, Fedora, Arch: "
+            "qemu-system-x86)");
   EXPECT_EQ(line(results, "qemu-ramfb"),
             "FAIL  qemu vfio-pci-nohotplug: -device vfio-pci-nohotplug,help does not list ramfb. "
             "Fix: use qemu 3.1 or later, or set \"ramfb\": false in the profile");
 }
 
+// Each backend's fix names the package that brings its module, per distribution family.
 TEST_F(HostChecksTest, DisplayBackendMissing) {
   good_host();
   qemu_outputs_["-display help"] = "Available display backend types:\nnone\negl-headless\n";
   EXPECT_EQ(line(run(), "display"),
-            "FAIL  qemu display: gtk: not listed by -display help. Fix: sudo apt-get install "
-            "qemu-system-gui");
+            "FAIL  qemu display: gtk: not listed by -display help. Fix: install qemu's gtk UI "
+            "module (Debian/Ubuntu: qemu-system-gui; Fedora, Arch: qemu-ui-gtk)");
+  profile_.display.backend = "egl-headless";
+  qemu_outputs_["-display help"] = "Available display backend types:\nnone\n";
+  EXPECT_EQ(line(run(), "display"),
+            "FAIL  qemu display: egl-headless: not listed by -display help. Fix: install qemu's "
+            "egl-headless UI module (Debian/Ubuntu: qemu-system-common; Fedora, Arch: "
+            "qemu-ui-egl-headless)");
+  profile_.display.backend = "spice";
+  qemu_outputs_.erase("-spice help");
+  EXPECT_EQ(line(run(), "display"),
+            "FAIL  qemu display: spice: -spice help: spice is not available. Fix: install qemu's "
+            "spice UI module (Debian/Ubuntu: qemu-system-common; Fedora, Arch: "
+            "qemu-ui-spice-core)");
 }
 
 TEST_F(HostChecksTest, GtkGlWithoutXOrWayland) {
