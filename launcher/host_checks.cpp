@@ -1,6 +1,5 @@
 #include "host_checks.hpp"
 
-#include <fcntl.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -13,6 +12,7 @@
 
 #include "error.hpp"
 #include "mdev_discovery.hpp"
+#include "profile_files.hpp"
 #include "uuid.hpp"
 
 namespace mdevrun {
@@ -107,6 +107,7 @@ class Checker {
   }
 
   std::vector<CheckResult> run() {
+    if (p_) files();
     cpu();
     kvm_node();
     if (needs_vfio()) {
@@ -147,6 +148,10 @@ class Checker {
                        : why + " (the profile uses " + p_->machine.accel + ": slow, but runs)";
   }
   void add(CheckResult r) { out_.push_back(std::move(r)); }
+
+  void files() {
+    for (auto& r : check_profile_files(*p_, h_.can_access)) add(std::move(r));
+  }
 
   void cpu() {
     const char* id = "cpu-virtualization";
@@ -599,9 +604,7 @@ HostView HostView::from_env() {
   if (::getrlimit(RLIMIT_MEMLOCK, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY)
     h.memlock_bytes = limit.rlim_cur;
   h.root = ::geteuid() == 0;
-  h.can_access = [](const fs::path& path, int mode) {
-    return ::faccessat(AT_FDCWD, path.c_str(), mode, AT_EACCESS) == 0;
-  };
+  h.can_access = effective_access;
   h.run_qemu = [](const std::vector<std::string>& argv) {
     return run_program(argv, std::chrono::seconds(10));
   };

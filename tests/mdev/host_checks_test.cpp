@@ -556,6 +556,24 @@ TEST_F(HostChecksTest, GvtDisplayWithoutGl) {
             "/profiles/desk.json");
 }
 
+// A disk the profile names but that is not there fails `check`, which would otherwise pass.
+TEST_F(HostChecksTest, MissingDiskFails) {
+  good_host();
+  create_gpu();
+  DiskSpec disk;
+  disk.file = host_dir_ / "rootfs.qcow2";
+  disk.format = "qcow2";
+  profile_.disks = {disk};
+  const auto results = run();
+  EXPECT_EQ(worst_verdict(results), Verdict::fail);
+  EXPECT_EQ(line(results, "file:/disks/0/file"),
+            "FAIL  disks[0].file: " + disk.file.string() +
+                ": does not exist. Fix: create it (qemu-img create -f qcow2 " + disk.file.string() +
+                " 20G) or fix \"file\" in /profiles/desk.json");
+  std::ofstream(disk.file) << "";
+  EXPECT_EQ(line(run(), "file:/disks/0/file"), "PASS  disks[0].file: " + disk.file.string());
+}
+
 TEST_F(HostChecksTest, WithoutAProfileOnlyHostChecks) {
   good_host();
   const auto results = run(false);
