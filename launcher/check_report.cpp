@@ -30,14 +30,20 @@ Verdict worst_verdict(const std::vector<CheckResult>& results) {
   return worst;
 }
 
+std::string format_check_text(const CheckResult& r) {
+  std::string out = r.title;
+  if (!r.detail.empty()) out += ": " + r.detail;
+  if (!r.why.empty()) out += ": " + r.why;
+  if (!r.fix.empty()) out += ". Fix: " + r.fix;
+  return out;
+}
+
 std::string format_check_lines(const std::vector<CheckResult>& results) {
   std::string out;
   for (const auto& r : results) {
     out += verdict_name(r.verdict);
     out += "  ";
-    out += r.what;
-    if (!r.why.empty()) out += ": " + r.why;
-    if (!r.fix.empty()) out += ". Fix: " + r.fix;
+    out += format_check_text(r);
     out += '\n';
   }
   return out;
@@ -46,7 +52,8 @@ std::string format_check_lines(const std::vector<CheckResult>& results) {
 nlohmann::json check_json(const std::vector<CheckResult>& results) {
   nlohmann::json checks = nlohmann::json::array();
   for (const auto& r : results) {
-    nlohmann::json item = {{"result", lower(verdict_name(r.verdict))}, {"check", r.what}};
+    nlohmann::json item = {
+        {"check", r.check}, {"result", lower(verdict_name(r.verdict))}, {"detail", r.detail}};
     if (!r.why.empty()) item["why"] = r.why;
     if (!r.fix.empty()) item["fix"] = r.fix;
     checks.push_back(std::move(item));

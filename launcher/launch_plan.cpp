@@ -1,6 +1,7 @@
 #include "launch_plan.hpp"
 
 #include "mdev_ensure.hpp"
+#include "profile_files.hpp"
 #include "sysfs_roots.hpp"
 
 namespace mdevrun {
@@ -18,6 +19,8 @@ LaunchPlan plan_dry_run(Profile profile) {
       ensure_mdevs(SysfsRoots::from_env(), profile.name, profile.mdevs, EnsureMode::dry_run);
   plan.mdevs = std::move(ensured.mdevs);
   plan.notes = std::move(ensured.notes);
+  for (const auto& r : check_profile_files(profile, effective_access))
+    if (r.verdict != Verdict::pass) plan.warnings.push_back(format_check_text(r));
   plan.argv = build_qemu_argv(profile, plan.mdevs, plan.paths);
   plan.profile = std::move(profile);
   return plan;

@@ -18,13 +18,17 @@ struct LaunchPlan {
   QemuRuntimePaths paths;
   std::vector<std::string> argv;
   std::vector<std::string> notes;  ///< what start would create or miss on this host (dry run)
+  /// What start would fail on but the dry run goes past: each file qemu could not open, as the
+  /// format_check_text of its check_profile_files failure.
+  std::vector<std::string> warnings;
 };
 
 /// The instance's files that appear on qemu's command line: the same for `start` and the dry run,
 /// so the printed argv is the one that runs.
 QemuRuntimePaths qemu_runtime_paths(const RuntimeDir& runtime, const std::string& name);
 
-/// Reads the host but changes nothing: resolves the mdevs read-only and builds the argv.
+/// Reads the host but changes nothing: resolves the mdevs read-only, checks the profile's files and
+/// builds the argv.
 LaunchPlan plan_dry_run(Profile profile);
 
 }  // namespace mdevrun

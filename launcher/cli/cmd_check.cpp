@@ -22,12 +22,14 @@ int run_check(const CheckOptions& o) {
   std::vector<CheckResult> results;
   if (!o.profile.empty()) {
     profile = load_profile(o.profile);
-    results.push_back({Verdict::pass,
-                       "profile " + o.profile + " is valid (" +
-                           std::to_string(profile->mdevs.size()) + " mdev" +
-                           (profile->mdevs.size() == 1 ? "" : "s") + ")",
-                       {},
-                       {}});
+    const auto n = profile->mdevs.size();
+    results.push_back(
+        {Verdict::pass,
+         "profile",
+         "profile",
+         o.profile + " is valid (" + std::to_string(n) + " mdev" + (n == 1 ? "" : "s") + ")",
+         {},
+         {}});
   }
   const auto host = run_host_checks(HostView::from_env(), profile ? &*profile : nullptr);
   results.insert(results.end(), host.begin(), host.end());

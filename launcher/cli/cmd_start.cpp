@@ -29,6 +29,9 @@ struct StartOptions {
 int run_dry_run(const StartOptions& o) {
   LaunchPlan plan = plan_dry_run(load_profile(o.profile));
   for (const auto& note : plan.notes) std::cerr << "mdevrun: dry run: " << note << "\n";
+  // Warnings, not errors: a dry run changes nothing and is run to inspect the argv, which it
+  // still prints (exit 0).
+  for (const auto& w : plan.warnings) std::cerr << "mdevrun: warning: " << w << "\n";
   if (o.json) {
     std::cout << nlohmann::json(plan.argv).dump() << "\n";
   } else {

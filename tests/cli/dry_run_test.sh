@@ -17,6 +17,22 @@ grep -q -- "-nodefaults" <<<"$out" && grep -q -- "-display gtk,gl=on" <<<"$out" 
   grep -q -- "-device vfio-pci,id=gpu0,sysfsdev=$tmp/sys/bus/mdev/devices/4dd50f26-ec08-11e8-b838-4bc3356865b6,display=on,rombar=0" <<<"$out" &&
   ok "seed line" || bad "seed line: $out"
 grep -q "start would fail: no mdev-capable device is registered" "$tmp/err" && ok "says what start would miss" || bad "stderr: $(cat "$tmp/err")"
+# The seed profile's disk.qcow2 is not in the source tree: one warning, and the argv all the same.
+disk=$(cd "$src/profiles" && pwd)/disk.qcow2
+[ "$(grep -c '^mdevrun: warning: ' "$tmp/err")" -eq 1 ] &&
+  grep -qF "mdevrun: warning: disks[0].file: $disk: does not exist. Fix: create it (qemu-img create -f qcow2 $disk 20G) or fix \"file\" in " "$tmp/err" &&
+  ok "warns about the missing disk" || bad "missing disk: $(cat "$tmp/err")"
+
+# One warning per file qemu could not open; a disk that is there says nothing.
+touch "$tmp/root.raw"
+printf '{"name": "k", "machine": {"accel": "tcg"}, "disks": [{"file": "root.raw"}, {"file": "data.raw", "snapshot": true}],\n "kernel": {"image": "vmlinuz", "initrd": "initrd.img"}}' > "$tmp/k.json"
+kout=$("$mdevrun" start --dry-run "$tmp/k.json" 2>"$tmp/err"); rc=$?
+[ $rc -eq 0 ] && grep -q -- "-kernel $tmp/vmlinuz" <<<"$kout" && ok "dry run with missing files still prints argv, exit 0" || bad "missing files: rc $rc: $kout"
+[ "$(grep -c '^mdevrun: warning: ' "$tmp/err")" -eq 3 ] &&
+  grep -q "^mdevrun: warning: disks\[1\].file: $tmp/data.raw: does not exist" "$tmp/err" &&
+  grep -q "^mdevrun: warning: kernel.image: $tmp/vmlinuz: does not exist" "$tmp/err" &&
+  grep -q "^mdevrun: warning: kernel.initrd: $tmp/initrd.img: does not exist" "$tmp/err" &&
+  ok "one warning per missing file" || bad "warnings: $(cat "$tmp/err")"
 
 json=$("$mdevrun" start --dry-run --json "$src/profiles/gvtg-desktop.json" 2>/dev/null)
 /usr/bin/python3 -c 'import json,sys; a=json.loads(sys.argv[1]); assert a[0]=="qemu-system-x86_64" and "-nodefaults" in a' "$json" &&
@@ -38,7 +54,7 @@ err=$("$mdevrun" start --dry-run "$tmp/bad.json" 2>&1 >/dev/null); rc=$?
 
 out=$("$mdevrun" check "$src/profiles/gvtg-desktop.json"); rc=$?
 # 0: nothing failed; 1: a host check failed (a CI machine has no GVT-g): either way the profile passed.
-{ [ $rc -eq 0 ] || [ $rc -eq 1 ]; } && grep -q '^PASS  profile .*gvtg-desktop.json is valid' <<<"$out" &&
+{ [ $rc -eq 0 ] || [ $rc -eq 1 ]; } && grep -q '^PASS  profile: .*gvtg-desktop.json is valid' <<<"$out" &&
   ok "check accepts the seed profile" || bad "check exit $rc: $out"
 "$mdevrun" check "$tmp/bad.json" >/dev/null 2>&1; rc=$?
 [ $rc -eq 2 ] && ok "check rejects a bad profile with 2" || bad "check exit $rc"

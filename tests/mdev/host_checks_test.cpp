@@ -118,13 +118,13 @@ class HostChecksTest : public FuseTest {
     return run_host_checks(view(), with_profile ? &profile_ : nullptr);
   }
 
-  // The one result whose line (after the verdict) starts with `prefix` (fails the test when there
-  // is not exactly one), formatted as its output line.
-  std::string line(const std::vector<CheckResult>& results, const std::string& prefix) {
+  // The one result with the stable id `id` (fails the test when there is not exactly one),
+  // formatted as its output line.
+  std::string line(const std::vector<CheckResult>& results, const std::string& id) {
     std::vector<CheckResult> found;
     for (const auto& r : results)
-      if (format_check_lines({r}).substr(6).rfind(prefix, 0) == 0) found.push_back(r);
-    EXPECT_EQ(found.size(), 1u) << "lines starting with \"" << prefix << "\" in:\n"
+      if (r.check == id) found.push_back(r);
+    EXPECT_EQ(found.size(), 1u) << "results with id \"" << id << "\" in:\n"
                                 << format_check_lines(results);
     if (found.size() != 1) return {};
     std::string text = format_check_lines(found);
@@ -152,26 +152,86 @@ TEST_F(HostChecksTest, TheSeedsHostPassesEveryCheck) {
   create_gpu();
   const auto results = run();
   EXPECT_EQ(worst_verdict(results), Verdict::pass) << format_check_lines(results);
-  EXPECT_EQ(line(results, "hardware virtualization"), "PASS  hardware virtualization (Intel VT-x)");
-  EXPECT_EQ(line(results, "IOMMU"), "PASS  IOMMU enabled (1 IOMMU group)");
-  EXPECT_EQ(line(results, "kernel command line"), "PASS  kernel command line has intel_iommu=on");
-  EXPECT_EQ(line(results, "i915"), "PASS  i915 GVT-g enabled (i915.enable_gvt=1)");
-  EXPECT_EQ(line(results, "mdev parents"), "PASS  mdev parents: 0000:00:02.0, mbochs, mdpy, mtty");
-  EXPECT_EQ(line(results, "mdev gpu0"),
+  EXPECT_EQ(line(results, "cpu-virtualization"), "PASS  hardware virtualization: Intel VT-x");
+  EXPECT_EQ(line(results, "iommu"), "PASS  IOMMU: enabled (1 IOMMU group)");
+  EXPECT_EQ(line(results, "kernel-cmdline"), "PASS  kernel command line: has intel_iommu=on");
+  EXPECT_EQ(line(results, "i915-gvt"), "PASS  i915 GVT-g: enabled (i915.enable_gvt=1)");
+  EXPECT_EQ(line(results, "mdev-parents"), "PASS  mdev parents: 0000:00:02.0, mbochs, mdpy, mtty");
+  EXPECT_EQ(line(results, "mdev:gpu0"),
             "PASS  mdev gpu0: 4dd50f26-ec08-11e8-b838-4bc3356865b6 exists (i915-GVTg_V4_4 on "
             "0000:00:02.0): start reuses it");
-  EXPECT_EQ(line(results, "/dev/vfio/20"), "PASS  /dev/vfio/20 (mdev gpu0) is accessible");
-  EXPECT_EQ(line(results, "qemu qemu"), "PASS  qemu qemu-system-x86_64 7.2.22");
-  EXPECT_EQ(line(results, "qemu vfio-pci"), "PASS  qemu vfio-pci offers sysfsdev and display");
-  EXPECT_EQ(line(results, "qemu display"), "PASS  qemu display gtk is available");
-  EXPECT_EQ(line(results, "GL"), "PASS  GL: X display :0");
+  EXPECT_EQ(line(results, "vfio-group:gpu0"),
+            "PASS  mdev gpu0 vfio group: /dev/vfio/20 is accessible");
+  EXPECT_EQ(line(results, "qemu"), "PASS  qemu: qemu-system-x86_64 7.2.22");
+  EXPECT_EQ(line(results, "qemu-vfio-pci"), "PASS  qemu vfio-pci: offers sysfsdev and display");
+  EXPECT_EQ(line(results, "display"), "PASS  qemu display: gtk is available");
+  EXPECT_EQ(line(results, "gl"), "PASS  GL: X display :0");
+}
+
+std::vector<std::string> ids(const std::vector<CheckResult>& results) {
+  std::vector<std::string> out;
+  for (const auto& r : results) out.push_back(r.check);
+  return out;
+}
+
+// Scripts key on the ids: a check keeps its id whatever it found and whatever its verdict, and no
+// two results of one run share an id (two mdevs, one existing and one to create, as non-root).
+TEST_F(HostChecksTest, CheckIdsAreStableAndUnique) {
+  good_host();
+  create_gpu();
+  MdevSpec second = profile_.mdevs[0];
+  second.id = "gpu1";
+  second.uuid = kUuid2;
+  second.display = OnOffAuto::off;
+  second.ramfb = true;
+  profile_.mdevs.push_back(second);
+  root_ = false;
+  const auto good = run();
+  EXPECT_EQ(worst_verdict(good), Verdict::warn) << format_check_lines(good);
+
+  qemu_outputs_["--version"] = "QEMU emulator version 3.0.0\n";
+  memlock_ = 8 * 1024 * 1024;
+  fs::remove_all(sys() / "kernel" / "iommu_groups" / "0");
+  denied_.insert(dev() / "kvm");
+  env_ = {{"WAYLAND_DISPLAY", "wayland-0"}};
+  const auto broken = run();
+  EXPECT_EQ(worst_verdict(broken), Verdict::fail);
+
+  EXPECT_EQ(ids(good), ids(broken));
+  const auto all = ids(good);
+  EXPECT_EQ(std::set<std::string>(all.begin(), all.end()).size(), all.size())
+      << format_check_lines(good);
+  EXPECT_EQ(line(good, "qemu"), "PASS  qemu: qemu-system-x86_64 7.2.22");
+  EXPECT_THAT(line(broken, "qemu"), HasSubstr("FAIL  qemu: qemu-system-x86_64 3.0.0: too old"));
+  for (const char* id : {"cpu-virtualization",
+                         "kvm",
+                         "iommu",
+                         "kernel-cmdline",
+                         "module:vfio",
+                         "module:vfio_iommu_type1",
+                         "module:mdev",
+                         "i915-gvt",
+                         "module:kvmgt",
+                         "mdev-parents",
+                         "mdev:gpu0",
+                         "mdev:gpu1",
+                         "vfio-container",
+                         "vfio-group:gpu0",
+                         "vfio-group:gpu1",
+                         "memlock",
+                         "qemu",
+                         "qemu-vfio-pci",
+                         "qemu-ramfb",
+                         "display",
+                         "gl"})
+    EXPECT_NE(std::find(all.begin(), all.end(), id), all.end()) << id;
 }
 
 TEST_F(HostChecksTest, MdevThatStartWouldCreatePasses) {
   good_host();
   const auto results = run();
   EXPECT_EQ(worst_verdict(results), Verdict::pass) << format_check_lines(results);
-  EXPECT_EQ(line(results, "mdev gpu0"),
+  EXPECT_EQ(line(results, "mdev:gpu0"),
             "PASS  mdev gpu0: i915-GVTg_V4_4 on 0000:00:02.0 has 4 free instances; start creates "
             "4dd50f26-ec08-11e8-b838-4bc3356865b6");
 }
@@ -181,22 +241,22 @@ TEST_F(HostChecksTest, NoHardwareVirtualization) {
   write_file(host_dir_ / "proc" / "cpuinfo", "vendor_id\t: GenuineIntel\nflags\t\t: fpu vme\n");
   fs::remove(dev() / "kvm");
   const auto results = run();
-  EXPECT_EQ(line(results, "hardware virtualization"),
+  EXPECT_EQ(line(results, "cpu-virtualization"),
             "FAIL  hardware virtualization: no vmx or svm flag in /proc/cpuinfo. Fix: enable Intel "
             "VT-x / AMD-V (SVM) in the firmware (BIOS/UEFI) setup");
-  EXPECT_EQ(line(results, "/dev/kvm"),
+  EXPECT_EQ(line(results, "kvm"),
             "FAIL  /dev/kvm: missing. Fix: enable hardware virtualization first (see above)");
 }
 
 TEST_F(HostChecksTest, DevKvmMissingOrNotAccessible) {
   good_host();
   fs::remove(dev() / "kvm");
-  EXPECT_EQ(line(run(), "/dev/kvm"),
+  EXPECT_EQ(line(run(), "kvm"),
             "FAIL  /dev/kvm: missing. Fix: sudo modprobe kvm_intel; to load it at boot: echo "
-            "kvm_intel | sudo tee -a /etc/initramfs-tools/modules && sudo update-initramfs -u");
+            "kvm_intel | sudo tee /etc/modules-load.d/kvm_intel.conf");
   write_file(dev() / "kvm", "");
   denied_.insert(dev() / "kvm");
-  EXPECT_EQ(line(run(), "/dev/kvm"),
+  EXPECT_EQ(line(run(), "kvm"),
             "FAIL  /dev/kvm: this user cannot open it read-write. Fix: sudo usermod -aG kvm $USER, "
             "then log in again");
 }
@@ -206,7 +266,7 @@ TEST_F(HostChecksTest, KvmProblemsOnlyWarnForATcgProfile) {
   fs::remove(dev() / "kvm");
   profile_.machine.accel = "tcg";
   const auto results = run();
-  EXPECT_THAT(line(results, "/dev/kvm"),
+  EXPECT_THAT(line(results, "kvm"),
               HasSubstr("WARN  /dev/kvm: missing (the profile uses tcg: slow, but runs)"));
 }
 
@@ -216,20 +276,38 @@ TEST_F(HostChecksTest, NoIommuAndNoKernelOption) {
   write_file(host_dir_ / "proc" / "cmdline", "BOOT_IMAGE=/vmlinuz ro quiet\n");
   const auto results = run();
   const std::string fix =
-      "sudo sed -i -e 's/^GRUB_CMDLINE_LINUX_DEFAULT=\"/&intel_iommu=on /' /etc/default/grub && "
-      "sudo update-grub, then reboot (enable VT-d in the firmware setup too)";
-  EXPECT_EQ(line(results, "IOMMU"),
+      "add intel_iommu=on to the kernel command line (GRUB: GRUB_CMDLINE_LINUX_DEFAULT in "
+      "/etc/default/grub, then update-grub or grub2-mkconfig -o /boot/grub2/grub.cfg; "
+      "systemd-boot: /etc/kernel/cmdline), then reboot (enable VT-d in the firmware setup too)";
+  EXPECT_EQ(line(results, "iommu"),
             "FAIL  IOMMU: not enabled (no IOMMU groups in /sys/kernel/iommu_groups). Fix: " + fix);
-  EXPECT_EQ(line(results, "kernel command line"),
+  EXPECT_EQ(line(results, "kernel-cmdline"),
             "FAIL  kernel command line: intel_iommu=on is missing. Fix: " + fix);
+}
+
+// AMD's IOMMU is on by default once the firmware enables it; amd_iommu= has no "on" value.
+TEST_F(HostChecksTest, NoIommuOnAmdNeedsTheFirmwareOnly) {
+  good_host();
+  write_file(host_dir_ / "proc" / "cpuinfo",
+             "vendor_id\t: AuthenticAMD\nflags\t\t: fpu vme svm npt\n");
+  fs::remove_all(sys() / "kernel" / "iommu_groups" / "0");
+  write_file(host_dir_ / "proc" / "cmdline", "BOOT_IMAGE=/vmlinuz ro quiet\n");
+  const auto results = run();
+  EXPECT_EQ(line(results, "iommu"),
+            "FAIL  IOMMU: not enabled (no IOMMU groups in /sys/kernel/iommu_groups). Fix: enable "
+            "AMD-Vi (often the \"SVM\" and \"IOMMU\" options) in the firmware setup, then "
+            "reboot; no kernel parameter is needed on AMD (iommu=pt is optional tuning)");
+  EXPECT_EQ(line(results, "kernel-cmdline"),
+            "PASS  kernel command line: no Intel IOMMU option needed on this CPU");
 }
 
 TEST_F(HostChecksTest, KernelOptionMissingButIommuOnIsAWarning) {
   good_host();
   write_file(host_dir_ / "proc" / "cmdline", "BOOT_IMAGE=/vmlinuz ro quiet\n");
   const auto results = run();
-  EXPECT_THAT(line(results, "kernel command line"),
-              HasSubstr("WARN  kernel command line: intel_iommu=on is missing. Fix: sudo sed"));
+  EXPECT_THAT(line(results, "kernel-cmdline"),
+              HasSubstr("WARN  kernel command line: intel_iommu=on is missing. Fix: add "
+                        "intel_iommu=on to the kernel command line"));
   EXPECT_EQ(worst_verdict(results), Verdict::warn);
 }
 
@@ -239,12 +317,10 @@ TEST_F(HostChecksTest, EachMissingModuleFailsWithItsModprobe) {
     SCOPED_TRACE(module);
     fs::remove_all(sys() / "module" / module);
     const auto results = run();
-    const std::string text = line(results, "module " + module + ":");
+    const std::string text = line(results, "module:" + module);
     EXPECT_THAT(text, HasSubstr("FAIL  module " + module + ": not loaded"));
-    EXPECT_THAT(text,
-                HasSubstr("Fix: sudo modprobe " + module + "; to load it at boot: echo " + module +
-                          " | sudo tee -a /etc/initramfs-tools/modules && sudo "
-                          "update-initramfs -u"));
+    EXPECT_THAT(text, HasSubstr("Fix: sudo modprobe " + module + "; to load it at boot: echo " +
+                                module + " | sudo tee /etc/modules-load.d/" + module + ".conf"));
     EXPECT_EQ(worst_verdict(results), Verdict::fail);
     fs::create_directories(sys() / "module" / module);
   }
@@ -253,10 +329,11 @@ TEST_F(HostChecksTest, EachMissingModuleFailsWithItsModprobe) {
 TEST_F(HostChecksTest, GvtNotEnabled) {
   good_host();
   write_file(sys() / "module" / "i915" / "parameters" / "enable_gvt", "N\n");
-  EXPECT_EQ(line(run(), "i915"),
+  EXPECT_EQ(line(run(), "i915-gvt"),
             "FAIL  i915 GVT-g: i915.enable_gvt is not 1. Fix: printf 'options i915 "
-            "enable_gvt=1\\n' | sudo tee /etc/modprobe.d/i915.conf && sudo update-initramfs -u, "
-            "then reboot (or add i915.enable_gvt=1 to the kernel command line)");
+            "enable_gvt=1\\n' | sudo tee /etc/modprobe.d/i915.conf, rebuild the initramfs "
+            "(Debian/Ubuntu: sudo update-initramfs -u; Fedora: sudo dracut -f; Arch: sudo "
+            "mkinitcpio -P) and reboot (or add i915.enable_gvt=1 to the kernel command line)");
 }
 
 TEST_F(HostChecksTest, NvidiaNeedsTheHostDriverAndTheVmUuid) {
@@ -265,36 +342,69 @@ TEST_F(HostChecksTest, NvidiaNeedsTheHostDriverAndTheVmUuid) {
   profile_.mdevs[0].type = "nvidia-259";
   profile_.mdevs[0].display = OnOffAuto::off;
   const auto results = run();
-  EXPECT_EQ(line(results, "NVIDIA"),
+  EXPECT_EQ(line(results, "nvidia-vgpu-driver"),
             "FAIL  NVIDIA vGPU host driver: nvidia_vgpu_vfio is not loaded. Fix: install NVIDIA's "
             "vGPU host driver (Virtual GPU Manager for KVM), then sudo modprobe nvidia_vgpu_vfio");
-  EXPECT_EQ(line(results, "mdev gpu0 -uuid"),
+  EXPECT_EQ(line(results, "vm-uuid:gpu0"),
             "FAIL  mdev gpu0 -uuid: the NVIDIA guest driver needs the VM's UUID to be the mdev's. "
             "Fix: set \"vm-uuid\": true on mdev \"gpu0\" in /profiles/desk.json");
   fs::create_directories(sys() / "module" / "nvidia_vgpu_vfio");
   profile_.mdevs[0].vm_uuid = true;
   const auto fixed = run();
-  EXPECT_EQ(line(fixed, "mdev gpu0 is"), "PASS  mdev gpu0 is the VM's -uuid");
-  EXPECT_EQ(line(fixed, "NVIDIA"), "PASS  NVIDIA vGPU host driver loaded (nvidia_vgpu_vfio)");
+  EXPECT_EQ(line(fixed, "vm-uuid:gpu0"), "PASS  mdev gpu0 -uuid: the mdev's uuid is the VM's");
+  EXPECT_EQ(line(fixed, "nvidia-vgpu-driver"),
+            "PASS  NVIDIA vGPU host driver: loaded (nvidia_vgpu_vfio)");
 }
 
 TEST_F(HostChecksTest, NoMdevParents) {
   good_host({{"parents", nlohmann::json::array()}});
   const auto results = run();
-  EXPECT_EQ(line(results, "mdev parents"),
+  EXPECT_EQ(line(results, "mdev-parents"),
             "FAIL  mdev parents: none registered (/sys/class/mdev_bus is empty or missing). Fix: "
             "enable GVT-g: i915.enable_gvt=1 and the kvmgt module (see above)");
+}
+
+// A profile without mdevs needs no mdev parent, no vfio and no IOMMU: none of them may fail or
+// warn, and one line says why there is nothing to check.
+TEST_F(HostChecksTest, ProfileWithoutMdevsNeedsNoParentVfioOrIommu) {
+  good_host({{"parents", nlohmann::json::array()}});
+  for (const char* module : {"vfio", "vfio_iommu_type1", "mdev", "kvmgt"})
+    fs::remove_all(sys() / "module" / module);
+  fs::remove_all(sys() / "kernel" / "iommu_groups" / "0");
+  write_file(host_dir_ / "proc" / "cmdline", "BOOT_IMAGE=/vmlinuz ro quiet\n");
+  fs::remove(dev() / "vfio" / "vfio");
+  profile_.mdevs.clear();
+  const auto results = run();
+  EXPECT_EQ(worst_verdict(results), Verdict::pass) << format_check_lines(results);
+  EXPECT_EQ(line(results, "mdev-parents"),
+            "PASS  mdev parents: none needed (the profile has no mdevs)");
+  for (const auto& r : results) EXPECT_EQ(r.check.rfind("module:", 0), std::string::npos);
+
+  // A host PCI device passed through with vfio-pci still needs vfio, but no mdev.
+  profile_.devices = {{"nic0", "vfio-pci", {{"host", "0000:03:00.0"}}, false}};
+  const auto passthrough = run();
+  EXPECT_THAT(line(passthrough, "module:vfio"), HasSubstr("FAIL  module vfio: not loaded"));
+  EXPECT_EQ(line(passthrough, "mdev-parents"),
+            "PASS  mdev parents: none needed (the profile has no mdevs)");
+}
+
+// Without a profile, `check` asks whether this host can run an mdev VM at all: no parent fails.
+TEST_F(HostChecksTest, WithoutAProfileNoMdevParentFails) {
+  good_host({{"parents", nlohmann::json::array()}});
+  EXPECT_THAT(line(run(false), "mdev-parents"),
+              HasSubstr("FAIL  mdev parents: none registered (/sys/class/mdev_bus is empty or "
+                        "missing)"));
 }
 
 TEST_F(HostChecksTest, TypeNotOfferedOrExhausted) {
   good_host(one_type("0000:00:02.0", "i915-GVTg_V4_4", 1));
   profile_.mdevs[0].type = "i915-GVTg_V4_1";
-  EXPECT_EQ(line(run(), "mdev gpu0"),
+  EXPECT_EQ(line(run(), "mdev:gpu0"),
             "FAIL  mdev gpu0: parent 0000:00:02.0 does not offer type i915-GVTg_V4_1. Fix: pick a "
             "parent and type that `mdevrun types` lists");
   profile_.mdevs[0].type = "i915-GVTg_V4_4";
   fake().control("set-instances 0000:00:02.0 i915-GVTg_V4_4 0");
-  EXPECT_EQ(line(run(), "mdev gpu0"),
+  EXPECT_EQ(line(run(), "mdev:gpu0"),
             "FAIL  mdev gpu0: type i915-GVTg_V4_4 on 0000:00:02.0 has no free instance. Fix: stop "
             "a VM that uses one, or pick a smaller type (`mdevrun types`)");
 }
@@ -304,7 +414,7 @@ TEST_F(HostChecksTest, ExistingMdevOfAnotherType) {
   auto other = profile_.mdevs;
   other[0].type = "i915-GVTg_V4_8";
   ensure_mdevs(fake().roots(), "desk", other, EnsureMode::create);
-  EXPECT_EQ(line(run(), "mdev gpu0"),
+  EXPECT_EQ(line(run(), "mdev:gpu0"),
             "FAIL  mdev gpu0: 4dd50f26-ec08-11e8-b838-4bc3356865b6 exists as i915-GVTg_V4_8 on "
             "0000:00:02.0, the profile wants i915-GVTg_V4_4 on 0000:00:02.0. Fix: remove it (echo "
             "1 | sudo tee /sys/bus/mdev/devices/4dd50f26-ec08-11e8-b838-4bc3356865b6/remove) or "
@@ -316,14 +426,14 @@ TEST_F(HostChecksTest, DesktopUserWhoCannotCreateTheMdev) {
   root_ = false;
   denied_.insert(sys() / "class/mdev_bus/0000:00:02.0/mdev_supported_types/i915-GVTg_V4_4/create");
   const auto results = run();
-  EXPECT_THAT(line(results, "mdev gpu0 create"),
+  EXPECT_THAT(line(results, "mdev-create:gpu0"),
               HasSubstr("FAIL  mdev gpu0 create: this user cannot write "));
-  EXPECT_THAT(line(results, "mdev gpu0 create"),
+  EXPECT_THAT(line(results, "mdev-create:gpu0"),
               HasSubstr("Fix: create it once as root and keep it: mdevrun export "
                         "/profiles/desk.json --mdevctl | sudo sh (see the README's desktop "
                         "set-up)"));
-  EXPECT_THAT(line(results, "/dev/vfio node of mdev gpu0"),
-              HasSubstr("WARN  /dev/vfio node of mdev gpu0: the mdev does not exist yet"));
+  EXPECT_THAT(line(results, "vfio-group:gpu0"),
+              HasSubstr("WARN  mdev gpu0 vfio group: the mdev does not exist yet"));
 }
 
 TEST_F(HostChecksTest, DesktopUserWhoCannotOpenTheVfioGroup) {
@@ -331,8 +441,8 @@ TEST_F(HostChecksTest, DesktopUserWhoCannotOpenTheVfioGroup) {
   create_gpu();
   root_ = false;
   denied_.insert(dev() / "vfio" / "20");
-  EXPECT_EQ(line(run(), "/dev/vfio/20"),
-            "FAIL  /dev/vfio/20 (mdev gpu0): this user cannot open it. Fix: echo "
+  EXPECT_EQ(line(run(), "vfio-group:gpu0"),
+            "FAIL  mdev gpu0 vfio group: /dev/vfio/20: this user cannot open it. Fix: echo "
             "'SUBSYSTEM==\"vfio\", GROUP=\"kvm\", MODE=\"0660\"' | sudo tee "
             "/etc/udev/rules.d/72-mdevrun-vfio.rules && sudo udevadm control --reload && sudo "
             "udevadm trigger --subsystem-match=vfio, and add the user to kvm: sudo usermod -aG kvm "
@@ -342,9 +452,9 @@ TEST_F(HostChecksTest, DesktopUserWhoCannotOpenTheVfioGroup) {
 TEST_F(HostChecksTest, VfioContainerMissing) {
   good_host();
   fs::remove(dev() / "vfio" / "vfio");
-  EXPECT_EQ(line(run(), "/dev/vfio/vfio"),
+  EXPECT_EQ(line(run(), "vfio-container"),
             "FAIL  /dev/vfio/vfio: missing. Fix: sudo modprobe vfio; to load it at boot: echo vfio "
-            "| sudo tee -a /etc/initramfs-tools/modules && sudo update-initramfs -u");
+            "| sudo tee /etc/modules-load.d/vfio.conf");
 }
 
 TEST_F(HostChecksTest, MemlockTooSmallForADesktopUser) {
@@ -354,12 +464,12 @@ TEST_F(HostChecksTest, MemlockTooSmallForADesktopUser) {
   const std::string fix =
       "Fix: echo '@kvm - memlock unlimited' | sudo tee /etc/security/limits.d/mdevrun.conf, be "
       "in group kvm, log in again (check with ulimit -l)";
-  EXPECT_EQ(line(run(), "RLIMIT_MEMLOCK"),
-            "FAIL  RLIMIT_MEMLOCK: 8 MiB; vfio needs guest memory + 1 GiB = 5120 MiB. " + fix);
+  EXPECT_EQ(line(run(), "memlock"),
+            "FAIL  RLIMIT_MEMLOCK: 8 MiB: vfio needs guest memory + 1 GiB = 5120 MiB. " + fix);
   memlock_ = std::uint64_t{6} << 30;
-  EXPECT_EQ(line(run(), "RLIMIT_MEMLOCK"), "PASS  RLIMIT_MEMLOCK 6144 MiB (vfio needs 5120 MiB)");
+  EXPECT_EQ(line(run(), "memlock"), "PASS  RLIMIT_MEMLOCK: 6144 MiB (vfio needs 5120 MiB)");
   memlock_.reset();
-  EXPECT_EQ(line(run(), "RLIMIT_MEMLOCK"), "PASS  RLIMIT_MEMLOCK is unlimited");
+  EXPECT_EQ(line(run(), "memlock"), "PASS  RLIMIT_MEMLOCK: unlimited");
 }
 
 TEST_F(HostChecksTest, QemuMissing) {
@@ -367,8 +477,8 @@ TEST_F(HostChecksTest, QemuMissing) {
   qemu_found_ = false;
   const auto results = run();
   EXPECT_EQ(line(results, "qemu"),
-            "FAIL  qemu: qemu-system-x86_64 not found or not executable. Fix: sudo apt-get install "
-            "qemu-system-x86");
+            "FAIL  qemu: qemu-system-x86_64 not found or not executable. Fix: install qemu "
+            "(Debian/Ubuntu, Fedora, Arch: qemu-system-x86)");
   EXPECT_EQ(qemu_runs_, 1);  // nothing more is asked of a qemu that is not there
 }
 
@@ -378,45 +488,60 @@ TEST_F(HostChecksTest, QemuWithoutVfioDisplayOrRamfb) {
   qemu_outputs_["-device vfio-pci-nohotplug,help"] = "vfio-pci-nohotplug options:\n";
   profile_.mdevs[0].ramfb = true;
   const auto results = run();
-  EXPECT_EQ(line(results, "qemu vfio-pci:"),
+  EXPECT_EQ(line(results, "qemu-vfio-pci"),
             "FAIL  qemu vfio-pci: -device vfio-pci,help does not list display. Fix: use a qemu "
-            "built with VFIO: sudo apt-get install qemu-system-x86");
-  EXPECT_EQ(line(results, "qemu vfio-pci-nohotplug"),
+            "built with VFIO, as distributions build it (Debian/Ubuntu, Fedora, Arch: "
+            "qemu-system-x86)");
+  EXPECT_EQ(line(results, "qemu-ramfb"),
             "FAIL  qemu vfio-pci-nohotplug: -device vfio-pci-nohotplug,help does not list ramfb. "
             "Fix: use qemu 3.1 or later, or set \"ramfb\": false in the profile");
 }
 
+// Each backend's fix names the package that brings its module, per distribution family.
 TEST_F(HostChecksTest, DisplayBackendMissing) {
   good_host();
   qemu_outputs_["-display help"] = "Available display backend types:\nnone\negl-headless\n";
-  EXPECT_EQ(line(run(), "qemu display"),
-            "FAIL  qemu display gtk: not listed by -display help. Fix: sudo apt-get install "
-            "qemu-system-gui");
+  EXPECT_EQ(line(run(), "display"),
+            "FAIL  qemu display: gtk: not listed by -display help. Fix: install qemu's gtk UI "
+            "module (Debian/Ubuntu: qemu-system-gui; Fedora, Arch: qemu-ui-gtk)");
+  profile_.display.backend = "egl-headless";
+  qemu_outputs_["-display help"] = "Available display backend types:\nnone\n";
+  EXPECT_EQ(line(run(), "display"),
+            "FAIL  qemu display: egl-headless: not listed by -display help. Fix: install qemu's "
+            "egl-headless UI module (Debian/Ubuntu: qemu-system-common; Fedora, Arch: "
+            "qemu-ui-egl-headless)");
+  profile_.display.backend = "spice";
+  qemu_outputs_.erase("-spice help");
+  EXPECT_EQ(line(run(), "display"),
+            "FAIL  qemu display: spice: -spice help: spice is not available. Fix: install qemu's "
+            "spice UI module (Debian/Ubuntu: qemu-system-common; Fedora, Arch: "
+            "qemu-ui-spice-core)");
 }
 
 TEST_F(HostChecksTest, GtkGlWithoutXOrWayland) {
   good_host();
   env_.clear();
-  EXPECT_EQ(line(run(), "GL"),
-            "FAIL  GL (gtk,gl=on): needs X or Wayland: neither DISPLAY nor WAYLAND_DISPLAY is set. "
+  EXPECT_EQ(line(run(), "gl"),
+            "FAIL  GL: gtk,gl=on: needs X or Wayland: neither DISPLAY nor WAYLAND_DISPLAY is set. "
             "Fix: run it from the desktop session, or use egl-headless or spice with a render node "
             "(/dev/dri/renderD128)");
   env_ = {{"WAYLAND_DISPLAY", "wayland-0"}};
-  EXPECT_EQ(line(run(), "GL"), "PASS  GL: Wayland display wayland-0");
+  EXPECT_EQ(line(run(), "gl"), "PASS  GL: Wayland display wayland-0");
 }
 
 TEST_F(HostChecksTest, EglHeadlessNeedsARenderNode) {
   good_host();
   profile_.display.backend = "egl-headless";
-  EXPECT_EQ(line(run(), "GL"), "PASS  GL render node /dev/dri/renderD128 is accessible");
+  EXPECT_EQ(line(run(), "gl"), "PASS  GL: render node /dev/dri/renderD128 is accessible");
   root_ = false;
   denied_.insert(dev() / "dri" / "renderD128");
-  EXPECT_EQ(line(run(), "GL"),
-            "FAIL  GL render node /dev/dri/renderD128: this user cannot open it. Fix: sudo usermod "
-            "-aG render $USER, then log in again");
+  EXPECT_EQ(
+      line(run(), "gl"),
+      "FAIL  GL: render node /dev/dri/renderD128: this user cannot open it. Fix: sudo usermod "
+      "-aG render $USER, then log in again");
   fs::remove(dev() / "dri" / "renderD128");
-  EXPECT_EQ(line(run(), "GL"),
-            "FAIL  GL render node: no /dev/dri/renderD* node (egl-headless GL renders on the host "
+  EXPECT_EQ(line(run(), "gl"),
+            "FAIL  GL: render node: no /dev/dri/renderD* node (egl-headless GL renders on the host "
             "GPU). Fix: load the host GPU's DRM driver (e.g. sudo modprobe i915), or name an "
             "existing node in display.rendernode");
 }
@@ -425,17 +550,35 @@ TEST_F(HostChecksTest, GvtDisplayWithoutGl) {
   good_host();
   profile_.display = {};
   profile_.display.backend = "vnc";
-  EXPECT_EQ(line(run(), "mdev gpu0 display"),
+  EXPECT_EQ(line(run(), "mdev-display:gpu0"),
             "FAIL  mdev gpu0 display: display=on without a GL display: a dmabuf vGPU (GVT-g) needs "
             "one. Fix: set \"display\": {\"backend\": \"gtk\", \"gl\": true} (or egl-headless) in "
             "/profiles/desk.json");
+}
+
+// A disk the profile names but that is not there fails `check`, which would otherwise pass.
+TEST_F(HostChecksTest, MissingDiskFails) {
+  good_host();
+  create_gpu();
+  DiskSpec disk;
+  disk.file = host_dir_ / "rootfs.qcow2";
+  disk.format = "qcow2";
+  profile_.disks = {disk};
+  const auto results = run();
+  EXPECT_EQ(worst_verdict(results), Verdict::fail);
+  EXPECT_EQ(line(results, "file:/disks/0/file"),
+            "FAIL  disks[0].file: " + disk.file.string() +
+                ": does not exist. Fix: create it (qemu-img create -f qcow2 " + disk.file.string() +
+                " 20G) or fix \"file\" in /profiles/desk.json");
+  std::ofstream(disk.file) << "";
+  EXPECT_EQ(line(run(), "file:/disks/0/file"), "PASS  disks[0].file: " + disk.file.string());
 }
 
 TEST_F(HostChecksTest, WithoutAProfileOnlyHostChecks) {
   good_host();
   const auto results = run(false);
   EXPECT_EQ(worst_verdict(results), Verdict::pass) << format_check_lines(results);
-  for (const auto& r : results) EXPECT_EQ(r.what.find("mdev gpu0"), std::string::npos);
+  for (const auto& r : results) EXPECT_EQ(r.check.find("gpu0"), std::string::npos);
 }
 
 TEST_F(HostChecksTest, RealQemu) {
@@ -444,9 +587,9 @@ TEST_F(HostChecksTest, RealQemu) {
   HostView h = view();
   h.run_qemu = HostView::from_env().run_qemu;
   const auto results = run_host_checks(h, &profile_);
-  EXPECT_THAT(line(results, "qemu qemu"), HasSubstr("PASS  qemu qemu-system-x86_64 7.2."));
-  EXPECT_EQ(line(results, "qemu vfio-pci"), "PASS  qemu vfio-pci offers sysfsdev and display");
-  EXPECT_EQ(line(results, "qemu display"), "PASS  qemu display egl-headless is available");
+  EXPECT_THAT(line(results, "qemu"), HasSubstr("PASS  qemu: qemu-system-x86_64 7.2."));
+  EXPECT_EQ(line(results, "qemu-vfio-pci"), "PASS  qemu vfio-pci: offers sysfsdev and display");
+  EXPECT_EQ(line(results, "display"), "PASS  qemu display: egl-headless is available");
 }
 
 // The CLI on the same good host, through the environment: exit 0, then 1 once a check fails.

@@ -6,16 +6,21 @@ namespace mdevrun {
 namespace {
 
 const std::vector<CheckResult> kResults = {
-    {Verdict::pass, "/dev/kvm is accessible", {}, {}},
-    {Verdict::warn, "kernel command line", "intel_iommu=on is missing", "add it"},
-    {Verdict::fail, "module kvmgt", "not loaded", "sudo modprobe kvmgt"},
+    {Verdict::pass, "kvm", "/dev/kvm", "accessible", {}, {}},
+    {Verdict::warn,
+     "kernel-cmdline",
+     "kernel command line",
+     {},
+     "intel_iommu=on is missing",
+     "add it"},
+    {Verdict::fail, "qemu", "qemu", "qemu-system-x86_64 3.0.0", "too old", "install a newer one"},
 };
 
 TEST(CheckReport, OneLinePerResultWithItsFix) {
   EXPECT_EQ(format_check_lines(kResults),
-            "PASS  /dev/kvm is accessible\n"
+            "PASS  /dev/kvm: accessible\n"
             "WARN  kernel command line: intel_iommu=on is missing. Fix: add it\n"
-            "FAIL  module kvmgt: not loaded. Fix: sudo modprobe kvmgt\n");
+            "FAIL  qemu: qemu-system-x86_64 3.0.0: too old. Fix: install a newer one\n");
 }
 
 TEST(CheckReport, WorstVerdict) {
@@ -24,12 +29,14 @@ TEST(CheckReport, WorstVerdict) {
   EXPECT_EQ(worst_verdict(kResults), Verdict::fail);
 }
 
-TEST(CheckReport, Json) {
+// The id is the key and the detail a separate field, so a script need not parse the title.
+TEST(CheckReport, JsonCarriesTheIdAndTheDetailApart) {
   EXPECT_EQ(check_json(kResults), nlohmann::json::parse(R"({"result": "fail", "checks": [
-    {"result": "pass", "check": "/dev/kvm is accessible"},
-    {"result": "warn", "check": "kernel command line", "why": "intel_iommu=on is missing",
+    {"check": "kvm", "result": "pass", "detail": "accessible"},
+    {"check": "kernel-cmdline", "result": "warn", "detail": "", "why": "intel_iommu=on is missing",
      "fix": "add it"},
-    {"result": "fail", "check": "module kvmgt", "why": "not loaded", "fix": "sudo modprobe kvmgt"}
+    {"check": "qemu", "result": "fail", "detail": "qemu-system-x86_64 3.0.0", "why": "too old",
+     "fix": "install a newer one"}
   ]})"));
 }
 
