@@ -6,9 +6,9 @@
 #include <string_view>
 #include <vector>
 
+#include "base/did_you_mean.hpp"
+#include "base/error.hpp"
 #include "cli/command.hpp"
-#include "did_you_mean.hpp"
-#include "error.hpp"
 #include "version.hpp"
 
 namespace mdevrun::cli {

@@ -1,11 +1,11 @@
 #include <iostream>
 #include <memory>
 
-#include "check_report.hpp"
+#include "base/error.hpp"
+#include "check/check_report.hpp"
+#include "check/host_checks.hpp"
 #include "cli/command.hpp"
-#include "error.hpp"
-#include "host_checks.hpp"
-#include "profile_loader.hpp"
+#include "profile/profile_loader.hpp"
 
 namespace mdevrun::cli {
 namespace {

@@ -5,13 +5,13 @@
 #include <memory>
 #include <sstream>
 
+#include "base/error.hpp"
 #include "cli/command.hpp"
-#include "error.hpp"
-#include "libvirt_export.hpp"
-#include "mdev_ensure.hpp"
-#include "mdevctl_export.hpp"
-#include "profile_loader.hpp"
-#include "sysfs_roots.hpp"
+#include "devices/mdev_ensure.hpp"
+#include "export/libvirt_export.hpp"
+#include "export/mdevctl_export.hpp"
+#include "os/sysfs_roots.hpp"
+#include "profile/profile_loader.hpp"
 
 namespace mdevrun::cli {
 namespace {

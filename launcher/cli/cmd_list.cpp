@@ -6,7 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/command.hpp"
-#include "instance_registry.hpp"
+#include "instance/instance_registry.hpp"
 
 namespace mdevrun::cli {
 namespace {

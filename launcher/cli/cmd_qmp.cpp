@@ -8,11 +8,11 @@
 #include <sstream>
 #include <string>
 
+#include "base/error.hpp"
 #include "cli/command.hpp"
-#include "error.hpp"
-#include "instance_registry.hpp"
+#include "instance/instance_registry.hpp"
+#include "instance/qmp_exit_code.hpp"
 #include "qmp/blocking_client.hpp"
-#include "qmp_exit_code.hpp"
 
 namespace mdevrun::cli {
 namespace {

@@ -7,13 +7,14 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/error.hpp"
+#include "base/shell_quote.hpp"
+#include "check/profile_files.hpp"
 #include "cli/command.hpp"
-#include "error.hpp"
-#include "launch_plan.hpp"
-#include "process.hpp"
-#include "profile_loader.hpp"
-#include "shell_quote.hpp"
-#include "supervisor.hpp"
+#include "instance/launch_plan.hpp"
+#include "instance/supervisor.hpp"
+#include "os/process.hpp"
+#include "profile/profile_loader.hpp"
 
 namespace mdevrun::cli {
 namespace {
@@ -31,7 +32,9 @@ int run_dry_run(const StartOptions& o) {
   for (const auto& note : plan.notes) std::cerr << "mdevrun: dry run: " << note << "\n";
   // Warnings, not errors: a dry run changes nothing and is run to inspect the argv, which it
   // still prints (exit 0).
-  for (const auto& w : plan.warnings) std::cerr << "mdevrun: warning: " << w << "\n";
+  for (const auto& r : check_profile_files(plan.profile, effective_access))
+    if (r.verdict != Verdict::pass)
+      std::cerr << "mdevrun: warning: " << format_check_text(r) << "\n";
   if (o.json) {
     std::cout << nlohmann::json(plan.argv).dump() << "\n";
   } else {

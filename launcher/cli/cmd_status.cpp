@@ -6,11 +6,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/error.hpp"
 #include "cli/command.hpp"
-#include "error.hpp"
-#include "instance_monitor.hpp"
-#include "profile_loader.hpp"
-#include "qmp_exit_code.hpp"
+#include "instance/instance_monitor.hpp"
+#include "instance/qmp_exit_code.hpp"
+#include "profile/profile_loader.hpp"
 
 namespace mdevrun::cli {
 namespace {

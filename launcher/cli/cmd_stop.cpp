@@ -5,9 +5,9 @@
 #include <memory>
 #include <thread>
 
+#include "base/error.hpp"
 #include "cli/command.hpp"
-#include "error.hpp"
-#include "instance_registry.hpp"
+#include "instance/instance_registry.hpp"
 #include "qmp/blocking_client.hpp"
 
 namespace mdevrun::cli {

@@ -2,9 +2,9 @@
 #include <memory>
 
 #include "cli/command.hpp"
-#include "mdev_discovery.hpp"
-#include "sysfs_roots.hpp"
-#include "types_report.hpp"
+#include "devices/mdev_discovery.hpp"
+#include "devices/types_report.hpp"
+#include "os/sysfs_roots.hpp"
 
 namespace mdevrun::cli {
 namespace {

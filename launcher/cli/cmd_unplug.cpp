@@ -4,16 +4,16 @@
 #include <iostream>
 #include <memory>
 
+#include "base/error.hpp"
+#include "base/text.hpp"
 #include "cli/command.hpp"
-#include "error.hpp"
-#include "instance_monitor.hpp"
-#include "mdev_ensure.hpp"
-#include "mdev_remove.hpp"
-#include "ownership_journal.hpp"
-#include "profile_loader.hpp"
-#include "qemu_cmdline.hpp"
-#include "qmp_exit_code.hpp"
-#include "text.hpp"
+#include "devices/mdev_ensure.hpp"
+#include "devices/mdev_remove.hpp"
+#include "instance/instance_monitor.hpp"
+#include "instance/ownership_journal.hpp"
+#include "instance/qmp_exit_code.hpp"
+#include "profile/profile_loader.hpp"
+#include "qemu/qemu_cmdline.hpp"
 
 namespace mdevrun::cli {
 namespace {

@@ -3,8 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include "base/error.hpp"
 #include "cli/cli.hpp"
-#include "error.hpp"
 #include "fault_server.hpp"
 
 namespace mdevrun::cli {

@@ -5,10 +5,10 @@
 #include <cstdint>
 #include <string>
 
-#include "error.hpp"
-#include "profile_document.hpp"
-#include "profile_loader.hpp"
-#include "qemu_cmdline.hpp"
+#include "base/error.hpp"
+#include "profile/profile_document.hpp"
+#include "profile/profile_loader.hpp"
+#include "qemu/qemu_cmdline.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string text(reinterpret_cast<const char*>(data), size);

@@ -15,13 +15,13 @@
 #include <sstream>
 #include <thread>
 
-#include "error.hpp"
+#include "base/error.hpp"
+#include "base/uuid.hpp"
 #include "fake_sysfs_fixture.hpp"
-#include "profile_loader.hpp"
+#include "instance/state_file.hpp"
+#include "instance/supervisor.hpp"
+#include "profile/profile_loader.hpp"
 #include "qmp/blocking_client.hpp"
-#include "state_file.hpp"
-#include "supervisor.hpp"
-#include "uuid.hpp"
 
 namespace mdevrun {
 namespace fs = std::filesystem;

@@ -1,5 +1,5 @@
-// The fake sysfs itself: it must behave like the kernel's mdev ABI (DESIGN.md section 4), or the
-// tests of the mdev layer prove nothing.
+// The fake sysfs itself: it must behave like the kernel's mdev ABI (tests/support/fake_sysfs/
+// README.md), or the tests of the mdev layer prove nothing.
 
 #include <gtest/gtest.h>
 
@@ -8,7 +8,7 @@
 #include <future>
 
 #include "mdev_test_support.hpp"
-#include "sysfs_write.hpp"
+#include "os/sysfs_write.hpp"
 
 namespace mdevrun::testing {
 namespace {

@@ -9,8 +9,8 @@
 #include <map>
 #include <set>
 
-#include "host_checks.hpp"
-#include "mdev_ensure.hpp"
+#include "check/host_checks.hpp"
+#include "devices/mdev_ensure.hpp"
 #include "mdev_test_support.hpp"
 
 namespace mdevrun::testing {

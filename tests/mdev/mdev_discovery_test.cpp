@@ -1,11 +1,11 @@
 // Discovery against the fake sysfs: parents, types and their attributes, existing devices.
 
-#include "mdev_discovery.hpp"
+#include "devices/mdev_discovery.hpp"
 
 #include <gtest/gtest.h>
 
 #include "mdev_test_support.hpp"
-#include "sysfs_write.hpp"
+#include "os/sysfs_write.hpp"
 
 namespace mdevrun::testing {
 namespace {

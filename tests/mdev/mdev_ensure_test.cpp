@@ -1,17 +1,17 @@
 // ensure_mdevs against the fake sysfs: reuse, create, auto-pick, exhaustion, every errno, locks,
 // ownership, rollback and dry runs. User-facing messages are asserted exactly.
 
-#include "mdev_ensure.hpp"
+#include "devices/mdev_ensure.hpp"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
 
-#include "mdev_discovery.hpp"
+#include "base/uuid.hpp"
+#include "devices/mdev_discovery.hpp"
+#include "instance/ownership_journal.hpp"
+#include "instance/state_file.hpp"
 #include "mdev_test_support.hpp"
-#include "ownership_journal.hpp"
-#include "state_file.hpp"
-#include "sysfs_write.hpp"
-#include "uuid.hpp"
+#include "os/sysfs_write.hpp"
 
 namespace mdevrun::testing {
 namespace {

@@ -1,7 +1,7 @@
 // Removing mdevs against the fake sysfs: ownership, stale records, a remove that blocks while the
 // device is held (bounded, naming the holder), EBUSY and permission errors.
 
-#include "mdev_remove.hpp"
+#include "devices/mdev_remove.hpp"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -12,9 +12,9 @@
 
 #include <future>
 
-#include "mdev_discovery.hpp"
+#include "devices/mdev_discovery.hpp"
 #include "mdev_test_support.hpp"
-#include "sysfs_write.hpp"
+#include "os/sysfs_write.hpp"
 
 namespace mdevrun::testing {
 namespace {

@@ -15,9 +15,9 @@
 #include <string>
 #include <thread>
 
-#include "error.hpp"
+#include "base/error.hpp"
 #include "fake_sysfs_fixture.hpp"
-#include "runtime_dir.hpp"
+#include "instance/runtime_dir.hpp"
 
 namespace mdevrun::testing {
 

@@ -6,7 +6,7 @@
 
 #include <map>
 
-#include "mdev_ensure.hpp"
+#include "devices/mdev_ensure.hpp"
 #include "mdev_test_support.hpp"
 
 namespace mdevrun::testing {

@@ -6,8 +6,8 @@
 
 #include <fstream>
 
+#include "export/mdevctl_export.hpp"
 #include "mdev_test_support.hpp"
-#include "mdevctl_export.hpp"
 
 namespace mdevrun::testing {
 namespace {

@@ -1,4 +1,4 @@
-#include "check_report.hpp"
+#include "check/check_report.hpp"
 
 #include <gtest/gtest.h>
 

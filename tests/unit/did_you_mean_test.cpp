@@ -1,4 +1,4 @@
-#include "did_you_mean.hpp"
+#include "base/did_you_mean.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,10 +1,10 @@
-#include "file_lock.hpp"
+#include "os/file_lock.hpp"
 
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "error.hpp"
+#include "base/error.hpp"
 #include "temp_dir.hpp"
 
 namespace mdevrun {

@@ -1,11 +1,11 @@
 // The libvirt XML as text: each profile field lands in the element the README's mapping names.
 // virt-xml-validate and libvirtd's own qemu argv are checked in tests/libvirt/.
 
-#include "libvirt_export.hpp"
+#include "export/libvirt_export.hpp"
 
 #include <gmock/gmock.h>
 
-#include "profile_loader.hpp"
+#include "profile/profile_loader.hpp"
 
 namespace mdevrun {
 namespace {

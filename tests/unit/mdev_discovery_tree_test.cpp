@@ -5,8 +5,8 @@
 
 #include <fstream>
 
-#include "error.hpp"
-#include "mdev_discovery.hpp"
+#include "base/error.hpp"
+#include "devices/mdev_discovery.hpp"
 #include "temp_dir.hpp"
 
 namespace mdevrun {

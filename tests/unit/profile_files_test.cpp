@@ -1,7 +1,7 @@
 // The files a profile makes qemu open: each missing or unopenable one FAILs, naming the profile
 // field and the file, with a fix; the rest PASS.
 
-#include "profile_files.hpp"
+#include "check/profile_files.hpp"
 
 #include <gmock/gmock.h>
 #include <unistd.h>

@@ -3,9 +3,9 @@
 #include <filesystem>
 #include <fstream>
 
-#include "error.hpp"
-#include "profile_document.hpp"
-#include "profile_loader.hpp"
+#include "base/error.hpp"
+#include "profile/profile_document.hpp"
+#include "profile/profile_loader.hpp"
 
 namespace mdevrun {
 namespace fs = std::filesystem;

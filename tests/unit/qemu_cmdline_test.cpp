@@ -1,4 +1,4 @@
-#include "qemu_cmdline.hpp"
+#include "qemu/qemu_cmdline.hpp"
 
 #include <gtest/gtest.h>
 
@@ -7,9 +7,9 @@
 #include <fstream>
 #include <sstream>
 
-#include "profile_document.hpp"
-#include "profile_loader.hpp"
-#include "uuid.hpp"
+#include "base/uuid.hpp"
+#include "profile/profile_document.hpp"
+#include "profile/profile_loader.hpp"
 
 namespace mdevrun {
 namespace fs = std::filesystem;

@@ -1,4 +1,4 @@
-#include "qemu_failure_hint.hpp"
+#include "qemu/qemu_failure_hint.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "qemu_process.hpp"
+#include "qemu/qemu_process.hpp"
 
 #include <gtest/gtest.h>
 
@@ -6,7 +6,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "error.hpp"
+#include "base/error.hpp"
 
 namespace mdevrun {
 namespace fs = std::filesystem;

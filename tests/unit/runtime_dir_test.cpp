@@ -1,4 +1,4 @@
-#include "runtime_dir.hpp"
+#include "instance/runtime_dir.hpp"
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
@@ -7,7 +7,7 @@
 
 #include <fstream>
 
-#include "error.hpp"
+#include "base/error.hpp"
 #include "temp_dir.hpp"
 
 namespace mdevrun {

@@ -1,11 +1,11 @@
-#include "state_file.hpp"
+#include "instance/state_file.hpp"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
 #include <fstream>
 
-#include "error.hpp"
+#include "base/error.hpp"
 #include "temp_dir.hpp"
 
 namespace mdevrun {

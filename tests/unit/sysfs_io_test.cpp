@@ -7,8 +7,8 @@
 #include <cerrno>
 #include <fstream>
 
-#include "sysfs_roots.hpp"
-#include "sysfs_write.hpp"
+#include "os/sysfs_roots.hpp"
+#include "os/sysfs_write.hpp"
 #include "temp_dir.hpp"
 
 namespace mdevrun {

@@ -1,4 +1,4 @@
-#include "types_report.hpp"
+#include "devices/types_report.hpp"
 
 #include <gtest/gtest.h>
 

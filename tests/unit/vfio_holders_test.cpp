@@ -1,4 +1,4 @@
-#include "vfio_holders.hpp"
+#include "os/vfio_holders.hpp"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>

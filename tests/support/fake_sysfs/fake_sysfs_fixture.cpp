@@ -17,7 +17,7 @@
 #include <stdexcept>
 #include <vector>
 
-#include "sysfs_write.hpp"
+#include "os/sysfs_write.hpp"
 
 namespace mdevrun::testing {
 namespace fs = std::filesystem;

@@ -11,7 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "sysfs_roots.hpp"
+#include "os/sysfs_roots.hpp"
 
 namespace mdevrun::testing {
 

@@ -1,0 +1,102 @@
+#include "instance/instance_registry.hpp"
+
+#include <csignal>
+#include <fstream>
+#include <iterator>
+#include <thread>
+
+#include "base/error.hpp"
+#include "devices/mdev_remove.hpp"
+#include "os/file_lock.hpp"
+#include "profile/profile_loader.hpp"
+
+namespace mdevrun {
+namespace fs = std::filesystem;
+namespace {
+
+std::string read_cmdline(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/cmdline", std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), {}};
+}
+
+// A pid can be reused: only a process whose argv names this instance's monitor is its qemu.
+bool is_instance_qemu(pid_t pid, const fs::path& qmp_socket) {
+  return read_cmdline(pid).find(qmp_socket.string()) != std::string::npos;
+}
+
+void kill_and_wait(pid_t pid, const fs::path& qmp_socket) {
+  if (!is_instance_qemu(pid, qmp_socket)) return;
+  ::kill(pid, SIGKILL);
+  for (int i = 0; i < 500 && is_instance_qemu(pid, qmp_socket); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+}
+
+}  // namespace
+
+std::string instance_name_from_arg(const std::string& arg) {
+  const bool is_path = arg.find('/') != std::string::npos ||
+                       (arg.size() > 5 && arg.compare(arg.size() - 5, 5, ".json") == 0);
+  if (!is_path) {
+    check_instance_name(arg);
+    return arg;
+  }
+  return load_profile(arg).name;
+}
+
+bool instance_qemu_alive(const RuntimeDir& runtime, const InstanceState& state) {
+  return state.qemu_pid && is_instance_qemu(*state.qemu_pid, runtime.qmp_socket(state.name));
+}
+
+bool instance_running(const RuntimeDir& runtime, const std::string& name) {
+  if (!fs::exists(runtime.locks_dir())) return false;
+  auto lock = FileLock::try_lock(runtime.instance_lock(name));
+  return !lock.has_value();
+}
+
+std::optional<std::string> clean_stale_instance_locked(const RuntimeDir& runtime,
+                                                       const SysfsRoots& roots,
+                                                       const std::string& name) {
+  if (!fs::exists(runtime.instance_dir(name))) return std::nullopt;
+  std::string what = "cleaned up instance " + name + " left behind by a supervisor that died";
+  std::optional<InstanceState> state;
+  try {
+    state = load_state(runtime.state_file(name));
+  } catch (const Error&) {
+    // A half-written folder from a start that died before its first state save: nothing owned.
+  }
+  if (state) {
+    if (state->supervisor_pid) what += " (pid " + std::to_string(*state->supervisor_pid) + ")";
+    if (state->qemu_pid) kill_and_wait(*state->qemu_pid, runtime.qmp_socket(name));
+    const auto outcomes = remove_owned_mdevs(state->mdevs, roots);
+    for (const auto& o : outcomes)
+      if (o.result == RemoveResult::removed) what += "; removed mdev " + o.mdev.uuid;
+    // The dead supervisor's per-UUID lock files: taking and releasing one unlinks it (unless a
+    // live launcher holds it, which then keeps it).
+    for (const auto& m : state->mdevs) FileLock::try_lock(runtime.mdev_lock(m.uuid));
+  }
+  runtime.remove_instance_dir(name);
+  return what;
+}
+
+std::optional<std::string> clean_stale_instance(const RuntimeDir& runtime, const SysfsRoots& roots,
+                                                const std::string& name) {
+  if (!fs::exists(runtime.instance_dir(name))) return std::nullopt;
+  runtime.ensure_locks_dir();
+  auto lock = FileLock::try_lock(runtime.instance_lock(name));
+  if (!lock) return std::nullopt;  // alive
+  return clean_stale_instance_locked(runtime, roots, name);
+}
+
+InstanceState running_instance_state(const RuntimeDir& runtime, const SysfsRoots& roots,
+                                     const std::string& name) {
+  if (auto cleaned = clean_stale_instance(runtime, roots, name))
+    throw Error(ExitCode::not_found, "instance " + name + " is not running; " + *cleaned);
+  // Not stale: the folder is either absent or held by a live supervisor, so no second lock probe.
+  const std::optional<InstanceState> state = load_state(runtime.state_file(name));
+  if (!state)
+    throw Error(ExitCode::not_found,
+                "no instance " + name + " is running; `mdevrun list` shows the running ones");
+  return *state;
+}
+
+}  // namespace mdevrun

@@ -1,0 +1,42 @@
+#pragma once
+// Finding instances and their state from another mdevrun process (status, stop, list, ...), and
+// cleaning up after a supervisor that died: its qemu, the mdevs it created, its runtime folder.
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "instance/runtime_dir.hpp"
+#include "instance/state_file.hpp"
+#include "os/sysfs_roots.hpp"
+
+namespace mdevrun {
+
+/// `arg` is an instance name, or a profile file whose name is used (a path with '/' or ending in
+/// ".json"). Throws Error(usage) for a bad profile.
+std::string instance_name_from_arg(const std::string& arg);
+
+/// True while the instance's qemu (its recorded pid, still running with this instance's monitor
+/// in its argv) is alive.
+bool instance_qemu_alive(const RuntimeDir& runtime, const InstanceState& state);
+
+/// True while a supervisor holds the instance's lock.
+bool instance_running(const RuntimeDir& runtime, const std::string& name);
+
+/// The state of a running instance. Throws Error(not_found) when none runs under that name (a
+/// stale one is cleaned up first and said so in the message).
+InstanceState running_instance_state(const RuntimeDir& runtime, const SysfsRoots& roots,
+                                     const std::string& name);
+
+/// If `name` has a runtime folder but no live supervisor: kills its qemu (only if that pid is
+/// still the instance's qemu), removes the mdevs it created, deletes the folder. Returns a one-line
+/// description of what was cleaned, or none when there was nothing stale.
+std::optional<std::string> clean_stale_instance(const RuntimeDir& runtime, const SysfsRoots& roots,
+                                                const std::string& name);
+
+/// Same as above for a caller that already holds the instance lock (the next `start`).
+std::optional<std::string> clean_stale_instance_locked(const RuntimeDir& runtime,
+                                                       const SysfsRoots& roots,
+                                                       const std::string& name);
+
+}  // namespace mdevrun

@@ -1,0 +1,26 @@
+#include "instance/launch_plan.hpp"
+
+#include "devices/mdev_ensure.hpp"
+#include "os/sysfs_roots.hpp"
+
+namespace mdevrun {
+
+QemuRuntimePaths qemu_runtime_paths(const RuntimeDir& runtime, const std::string& name) {
+  const auto dir = runtime.instance_dir(name);
+  return {runtime.qmp_socket(name), runtime.qmp_cli_socket(name), dir / "OVMF_VARS.fd",
+          dir / "spice.sock"};
+}
+
+LaunchPlan plan_dry_run(Profile profile) {
+  LaunchPlan plan;
+  plan.paths = qemu_runtime_paths(RuntimeDir::from_env(), profile.name);
+  EnsureResult ensured =
+      ensure_mdevs(SysfsRoots::from_env(), profile.name, profile.mdevs, EnsureMode::dry_run);
+  plan.mdevs = std::move(ensured.mdevs);
+  plan.notes = std::move(ensured.notes);
+  plan.argv = build_qemu_argv(profile, plan.mdevs, plan.paths);
+  plan.profile = std::move(profile);
+  return plan;
+}
+
+}  // namespace mdevrun

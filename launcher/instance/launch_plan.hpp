@@ -1,0 +1,31 @@
+#pragma once
+// What `start` will do for a profile on this host: which mdevs, which runtime paths, which argv.
+// `start --dry-run` prints it; `start` carries it out.
+
+#include <string>
+#include <vector>
+
+#include "devices/resolved_mdev.hpp"
+#include "instance/runtime_dir.hpp"
+#include "profile/profile.hpp"
+#include "qemu/qemu_cmdline.hpp"
+
+namespace mdevrun {
+
+struct LaunchPlan {
+  Profile profile;
+  std::vector<ResolvedMdev> mdevs;
+  QemuRuntimePaths paths;
+  std::vector<std::string> argv;
+  std::vector<std::string> notes;  ///< what start would create or miss on this host (dry run)
+};
+
+/// The instance's files that appear on qemu's command line: the same for `start` and the dry run,
+/// so the printed argv is the one that runs.
+QemuRuntimePaths qemu_runtime_paths(const RuntimeDir& runtime, const std::string& name);
+
+/// Reads the host but changes nothing: resolves the mdevs read-only, checks the profile's files and
+/// builds the argv.
+LaunchPlan plan_dry_run(Profile profile);
+
+}  // namespace mdevrun

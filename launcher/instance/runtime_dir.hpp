@@ -1,0 +1,63 @@
+#pragma once
+// The runtime directory: per-instance folders (sockets, log, state file) and the lock files that
+// keep two launchers off one instance or one mdev. Layout (README "Runtime layout"):
+//
+//   <parent>/                      $MDEVRUN_RUNTIME_DIR, else /run/mdevrun (root), else
+//                                  $XDG_RUNTIME_DIR/mdevrun; mode 0700
+//   <parent>/<name>/               one per running instance, mode 0700: qmp.sock, qmp-cli.sock,
+//                                  qemu.log, state.json
+//   <parent>/locks/<uuid>.lock     one per mdev in use (shared by all instances)
+//   <parent>/locks/instance-<name>.lock
+//
+// Locks live outside the instance folder because that folder is removed at cleanup while the
+// instance lock is still held.
+
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace mdevrun {
+
+class RuntimeDir {
+ public:
+  explicit RuntimeDir(std::filesystem::path parent) : parent_(std::move(parent)) {}
+
+  /// $MDEVRUN_RUNTIME_DIR if set and non-empty; for root /run/mdevrun; otherwise
+  /// $XDG_RUNTIME_DIR/mdevrun. Throws Error(failure) when none applies (a non-root user without
+  /// XDG_RUNTIME_DIR).
+  static RuntimeDir from_env();
+
+  const std::filesystem::path& parent() const noexcept { return parent_; }
+  std::filesystem::path instance_dir(std::string_view name) const;
+  std::filesystem::path qmp_socket(std::string_view name) const;      ///< the supervisor's monitor
+  std::filesystem::path qmp_cli_socket(std::string_view name) const;  ///< for CLI clients
+  std::filesystem::path qemu_log(std::string_view name) const;
+  std::filesystem::path state_file(std::string_view name) const;
+  std::filesystem::path locks_dir() const;
+  std::filesystem::path mdev_lock(std::string_view uuid) const;
+  std::filesystem::path instance_lock(std::string_view name) const;
+
+  /// Creates the parent and locks folders if missing (0700). Returns locks_dir().
+  std::filesystem::path ensure_locks_dir() const;
+
+  /// Creates the parent (0700 if new) and the instance folder with mode 0700 (an existing folder
+  /// is reused and its mode reset). Throws Error(usage) for an invalid name, Error(failure) when
+  /// it cannot create them.
+  std::filesystem::path create_instance_dir(std::string_view name) const;
+
+  /// Removes the instance folder and everything in it; a missing folder is fine.
+  void remove_instance_dir(std::string_view name) const;
+
+  /// Names of the instance folders present, sorted.
+  std::vector<std::string> list_instances() const;
+
+ private:
+  std::filesystem::path parent_;
+};
+
+/// Throws Error(usage) unless `name` can name an instance folder: 1-64 characters of
+/// [A-Za-z0-9._-], not starting with '.' or '-', and not "locks".
+void check_instance_name(std::string_view name);
+
+}  // namespace mdevrun

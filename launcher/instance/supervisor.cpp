@@ -1,0 +1,327 @@
+#include "instance/supervisor.hpp"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <ctime>
+#include <iostream>
+
+#include <boost/asio/signal_set.hpp>
+
+#include "base/error.hpp"
+#include "base/text.hpp"
+#include "instance/instance_registry.hpp"
+#include "instance/launch_plan.hpp"
+#include "instance/ownership_journal.hpp"
+#include "instance/state_file.hpp"
+#include "os/vfio_holders.hpp"
+#include "qemu/qemu_cmdline.hpp"
+#include "qemu/qemu_failure_hint.hpp"
+#include "qmp/client.hpp"
+
+namespace mdevrun {
+namespace fs = std::filesystem;
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::string describe_status(int status) {
+  if (status > 128) return "killed by signal " + std::to_string(status - 128);
+  return "exit status " + std::to_string(status);
+}
+
+}  // namespace
+
+Supervisor::Supervisor(Profile profile, SupervisorOptions options)
+    : profile_(std::move(profile)),
+      opts_(std::move(options)),
+      runtime_(opts_.runtime ? *opts_.runtime : RuntimeDir::from_env()),
+      stop_timer_(ioc_) {}
+
+Supervisor::~Supervisor() {
+  if (qemu_ && qemu_->running()) {
+    try {
+      stop(opts_.escalate_after, /*force=*/true);
+    } catch (...) {
+    }
+  }
+  cleanup();
+}
+
+pid_t Supervisor::qemu_pid() const {
+  return qemu_ ? qemu_->pid() : 0;
+}
+bool Supervisor::qemu_running() const {
+  return qemu_ && qemu_->running();
+}
+fs::path Supervisor::cli_socket() const {
+  return runtime_.qmp_cli_socket(profile_.name);
+}
+fs::path Supervisor::instance_dir() const {
+  return runtime_.instance_dir(profile_.name);
+}
+
+qmp::client& Supervisor::qmp() {
+  if (!qmp_) throw Error(ExitCode::connect, "instance " + profile_.name + " is not running");
+  return *qmp_;
+}
+
+void Supervisor::start() {
+  try {
+    start_steps();
+  } catch (...) {
+    cleanup();
+    throw;
+  }
+}
+
+void Supervisor::start_steps() {
+  const std::string& name = profile_.name;
+  runtime_.ensure_locks_dir();
+  std::optional<pid_t> holder;
+  instance_lock_ = FileLock::try_lock(runtime_.instance_lock(name), &holder);
+  if (!instance_lock_) {
+    throw Error(ExitCode::busy,
+                "instance " + name + " is already running" +
+                    (holder ? " (supervisor pid " + std::to_string(*holder) + ")" : "") +
+                    "; stop it with `mdevrun stop " + name +
+                    "`, or give this profile another name");
+  }
+  cleaned_ = false;
+  if (auto note = clean_stale_instance_locked(runtime_, opts_.roots, name))
+    std::cerr << "mdevrun: " << *note << "\n";
+
+  runtime_.create_instance_dir(name);
+  InstanceState state;
+  state.name = name;
+  state.profile = profile_.file;
+  state.supervisor_pid = ::getpid();
+  state.started_at = static_cast<std::int64_t>(std::time(nullptr));
+  state.sockets = {{"qmp", runtime_.qmp_socket(name).string()},
+                   {"qmp-cli", runtime_.qmp_cli_socket(name).string()}};
+  const fs::path state_file = runtime_.state_file(name);
+  save_state(state_file, state);
+
+  EnsureOptions eo;
+  eo.lock_dir = runtime_.locks_dir();
+  record_ownership_in(state_file, name, eo);
+  eo.rollback = opts_.remove;
+  ensured_ = ensure_mdevs(opts_.roots, name, profile_.mdevs, EnsureMode::create, eo);
+
+  const QemuRuntimePaths paths = qemu_runtime_paths(runtime_, name);
+  if (profile_.firmware.type == "uefi" && profile_.firmware.vars.empty()) {
+    std::error_code ec;
+    fs::copy_file(profile_.firmware.vars_template, paths.uefi_vars, ec);
+    if (ec)
+      throw Error(ExitCode::qemu_start, "cannot copy the UEFI vars template " +
+                                            profile_.firmware.vars_template.string() + ": " +
+                                            ec.message() +
+                                            "; install ovmf or set firmware.code "
+                                            "and firmware.vars-template");
+  }
+  const auto argv = build_qemu_argv(profile_, ensured_.mdevs, paths);
+
+  // Sockets and files qemu creates must be 0600 (a socket gets 0777 & ~umask): the umask is
+  // inherited at fork.
+  const mode_t old_umask = ::umask(0177);
+  try {
+    qemu_ =
+        std::make_unique<QemuProcess>(ioc_, argv, runtime_.qemu_log(name), opts_.echo_qemu_output);
+  } catch (...) {
+    ::umask(old_umask);
+    throw;
+  }
+  ::umask(old_umask);
+
+  if (auto s = load_state(state_file)) state = *s;
+  state.qemu_pid = qemu_->pid();
+  save_state(state_file, state);
+
+  wait_until_ready();
+}
+
+void Supervisor::wait_until_ready() {
+  const auto deadline = std::chrono::steady_clock::now() + opts_.start_timeout;
+  const fs::path socket = runtime_.qmp_socket(profile_.name);
+  // qemu creates the socket early, then may still fail; ready is the capabilities reply.
+  asio::steady_timer poll(ioc_);
+  bool socket_seen = false;
+  std::optional<boost::system::error_code> connect_result;
+  auto remaining = [&] {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(deadline -
+                                                                 std::chrono::steady_clock::now());
+  };
+  std::function<void()> check;
+  auto retry_soon = [&] {
+    if (remaining() <= 0ms) {
+      connect_result = make_error_code(qmp::error::timeout);
+      return;
+    }
+    poll.expires_after(5ms);
+    poll.async_wait([&](boost::system::error_code ec) {
+      if (!ec) check();
+    });
+  };
+  check = [&] {
+    if (!fs::exists(socket)) return retry_soon();
+    socket_seen = true;
+    qmp_ = std::make_unique<qmp::client>(ioc_);
+    qmp_->async_connect(
+        socket.string(), std::max(remaining(), 1ms), [&](boost::system::error_code ec) {
+          // The socket file exists a moment before qemu listens on it.
+          if (ec == boost::asio::error::connection_refused || ec == boost::asio::error::not_found ||
+              ec == boost::system::errc::no_such_file_or_directory)
+            return retry_soon();
+          connect_result = ec;
+        });
+  };
+  check();
+  ioc_.restart();
+  while (!connect_result && !qemu_->finished()) {
+    if (ioc_.run_one() == 0) break;
+  }
+  poll.cancel();
+  if (connect_result && !*connect_result) return;
+  if (!qemu_->running() || (connect_result && *connect_result == qmp::error::disconnected)) {
+    // Let the child's exit and last output arrive before reporting it.
+    const auto grace = std::chrono::steady_clock::now() + 2s;
+    ioc_.restart();
+    while (!qemu_->finished() && std::chrono::steady_clock::now() < grace)
+      ioc_.run_one_for(std::chrono::milliseconds(50));
+    if (qemu_->finished()) throw_start_failure();
+  }
+  const std::string why = connect_result && qmp_ ? qmp_->error_detail() : "";
+  qemu_->signal(SIGKILL);
+  throw Error(ExitCode::timeout, "qemu did not " + std::string(socket_seen ? "answer on" : "open") +
+                                     " its QMP monitor within " +
+                                     format_seconds(opts_.start_timeout) +
+                                     (why.empty() ? "" : " (" + why + ")") + "; its output is in " +
+                                     runtime_.qemu_log(profile_.name).string() +
+                                     " until cleanup, see the lines above");
+}
+
+void Supervisor::throw_start_failure() {
+  const auto lines = qemu_->last_lines();
+  std::string msg = "qemu exited while starting (" + describe_status(qemu_->exit_status()) + ")";
+  const std::size_t first = lines.size() > 6 ? lines.size() - 6 : 0;
+  if (lines.empty()) msg += " and printed nothing";
+  for (std::size_t i = first; i < lines.size(); ++i) msg += "\n  | " + lines[i];
+  const auto hint = hint_for_qemu_failure(lines, [this](int group) {
+    return describe_holders(find_node_holders(opts_.roots.vfio_node(group)));
+  });
+  if (hint) msg += "\nhint: " + *hint;
+  throw Error(ExitCode::qemu_start, msg);
+}
+
+int Supervisor::supervise(std::chrono::milliseconds stop_timeout) {
+  if (!qemu_) throw Error(ExitCode::failure, "supervise() before start()");
+  asio::signal_set signals(ioc_, SIGINT, SIGTERM, SIGHUP);
+  int interrupts = 0;
+  std::function<void(boost::system::error_code, int)> on_signal = [&](auto ec, int sig) {
+    if (ec) return;
+    ++interrupts;
+    if (interrupts == 1) {
+      std::cerr << "mdevrun: stopping " << profile_.name
+                << " (guest powerdown; interrupt again to force)\n";
+      begin_stop(stop_timeout, false);
+    } else if (sig == SIGINT) {
+      std::cerr << "mdevrun: forcing " << profile_.name << " to stop\n";
+      begin_stop(opts_.escalate_after, true);
+    }
+    signals.async_wait(on_signal);
+  };
+  signals.async_wait(on_signal);
+  run_until_qemu_exits();
+  signals.cancel();
+  const int status = qemu_->exit_status();
+  cleanup();
+  if (!cleanup_errors_.empty()) return static_cast<int>(ExitCode::mdev);
+  if (status == 0 || stopped_by_us_) return 0;
+  std::cerr << "mdevrun: qemu " << describe_status(status) << "; cleaned up\n";
+  return static_cast<int>(ExitCode::failure);
+}
+
+void Supervisor::run_until_qemu_exits() {
+  ioc_.restart();
+  while (qemu_ && !qemu_->finished()) {
+    if (ioc_.run_one() == 0) break;
+  }
+}
+
+void Supervisor::stop(std::chrono::milliseconds timeout, bool force) {
+  if (qemu_ && qemu_->running()) {
+    begin_stop(timeout, force);
+    run_until_qemu_exits();
+  }
+  cleanup();
+}
+
+void Supervisor::begin_stop(std::chrono::milliseconds timeout, bool force) {
+  stopped_by_us_ = true;
+  if (stopping_ && !force) return;
+  stopping_ = true;
+  if (force) {
+    escalate(0);
+    return;
+  }
+  if (qmp_ && qmp_->is_connected())
+    qmp_->async_execute("system_powerdown", nullptr, [](auto, auto) {});
+  stop_timer_.expires_after(timeout);
+  stop_timer_.async_wait([this](boost::system::error_code ec) {
+    if (!ec) escalate(0);
+  });
+}
+
+// 0: quit over QMP, 1: SIGTERM, 2: SIGKILL; each after escalate_after without an exit.
+void Supervisor::escalate(int step) {
+  if (!qemu_ || !qemu_->running()) return;
+  if (step == 0 && qmp_ && qmp_->is_connected()) {
+    qmp_->async_execute("quit", nullptr, [](auto, auto) {});
+  } else if (step <= 1) {
+    qemu_->signal(SIGTERM);
+    step = 1;
+  } else {
+    qemu_->signal(SIGKILL);
+    return;
+  }
+  stop_timer_.expires_after(opts_.escalate_after);
+  stop_timer_.async_wait([this, step](boost::system::error_code ec) {
+    if (!ec) escalate(step + 1);
+  });
+}
+
+void Supervisor::cleanup() noexcept {
+  if (cleaned_) return;
+  cleaned_ = true;
+  try {
+    stop_timer_.cancel();
+    if (qmp_) qmp_->close();
+    qmp_.reset();
+    qemu_.reset();  // kills and reaps a qemu that still runs: remove would block on it
+    const fs::path state_file = runtime_.state_file(profile_.name);
+    std::optional<InstanceState> state;
+    try {
+      state = load_state(state_file);
+    } catch (const Error& e) {
+      cleanup_errors_.push_back(e.what());
+    }
+    if (state) {
+      try {
+        remove_owned_mdevs(state->mdevs, opts_.roots, opts_.remove);
+      } catch (const Error& e) {
+        cleanup_errors_.push_back(e.what());
+        std::cerr << "mdevrun: " << e.what() << "\n";
+      }
+    }
+    ensured_.locks.clear();
+    runtime_.remove_instance_dir(profile_.name);
+  } catch (const std::exception& e) {
+    cleanup_errors_.push_back(e.what());
+    std::cerr << "mdevrun: cleanup of " << profile_.name << " failed: " << e.what() << "\n";
+  }
+  instance_lock_.reset();
+}
+
+}  // namespace mdevrun

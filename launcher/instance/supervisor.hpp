@@ -1,0 +1,108 @@
+#pragma once
+// One VM from a profile, start to cleanup: instance lock, mdevs ensured, qemu spawned, QMP ready;
+// then supervised until qemu exits; then every mdev this run created is removed and the runtime
+// directory deleted. The `mdevrun start` command is a thin shell around it, and C++ test suites
+// use it directly, like qemu's QEMUMachine:
+//
+//   Supervisor vm(load_profile("vm.json"), {});
+//   vm.start();                                  // throws Error; leaves nothing behind on failure
+//   qmp::blocking_client c; c.connect(vm.cli_socket().string());
+//   ...
+//   vm.stop(std::chrono::seconds(30));           // or let the destructor clean up
+//
+// Threading: not thread-safe; call from one thread. start(), supervise() and stop() run the
+// supervisor's io_context on the calling thread. Lifetime: the destructor stops qemu (forcefully
+// if it must) and cleans up. Errors: mdevrun::Error with the documented exit code.
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "devices/mdev_ensure.hpp"
+#include "devices/mdev_remove.hpp"
+#include "instance/runtime_dir.hpp"
+#include "os/file_lock.hpp"
+#include "os/sysfs_roots.hpp"
+#include "profile/profile.hpp"
+#include "qemu/qemu_process.hpp"
+
+namespace qmp {
+class client;
+}
+
+namespace mdevrun {
+
+struct SupervisorOptions {
+  SysfsRoots roots = SysfsRoots::from_env();
+  std::optional<RuntimeDir> runtime;               ///< none: RuntimeDir::from_env()
+  bool echo_qemu_output = false;                   ///< also copy qemu's output to our stderr
+  std::chrono::milliseconds start_timeout{30000};  ///< spawn to qmp_capabilities reply
+  std::chrono::milliseconds escalate_after{5000};  ///< quit -> SIGTERM -> SIGKILL steps
+  RemoveOptions remove;                            ///< bound on removing each owned mdev
+};
+
+class Supervisor {
+ public:
+  Supervisor(Profile profile, SupervisorOptions options);
+  ~Supervisor();
+  Supervisor(const Supervisor&) = delete;
+  Supervisor& operator=(const Supervisor&) = delete;
+
+  /// Takes the instance lock (cleaning up after a supervisor that died), ensures the mdevs, spawns
+  /// qemu and returns once its monitor answered qmp_capabilities. On failure everything made so
+  /// far is undone before the Error is thrown (qemu_start with qemu's last words and a hint,
+  /// timeout, mdev, busy, ...).
+  void start();
+
+  /// Runs until qemu exits. SIGINT/SIGTERM start an orderly stop (powerdown, then escalation);
+  /// a second SIGINT forces it. Cleans up, then returns the exit code for `mdevrun start`.
+  int supervise(std::chrono::milliseconds stop_timeout = std::chrono::seconds(30));
+
+  /// system_powerdown -> wait up to `timeout` for qemu to exit -> quit -> SIGTERM -> SIGKILL
+  /// (force: straight to quit), then clean up. Idempotent.
+  void stop(std::chrono::milliseconds timeout, bool force = false);
+
+  const std::string& name() const { return profile_.name; }
+  const Profile& profile() const { return profile_; }
+  pid_t qemu_pid() const;
+  bool qemu_running() const;
+  const std::vector<ResolvedMdev>& mdevs() const { return ensured_.mdevs; }
+  std::filesystem::path cli_socket() const;
+  std::filesystem::path instance_dir() const;
+  /// The supervisor's own QMP connection (valid between start() and cleanup), on io_context().
+  qmp::client& qmp();
+  boost::asio::io_context& io_context() { return ioc_; }
+
+ private:
+  void start_steps();
+  void wait_until_ready();
+  [[noreturn]] void throw_start_failure();
+  void begin_stop(std::chrono::milliseconds timeout, bool force);
+  void escalate(int step);
+  void run_until_qemu_exits();
+  void cleanup() noexcept;
+
+  Profile profile_;
+  SupervisorOptions opts_;
+  RuntimeDir runtime_;
+  boost::asio::io_context ioc_;
+  boost::asio::steady_timer stop_timer_;
+  std::optional<FileLock> instance_lock_;
+  EnsureResult ensured_;
+  std::unique_ptr<QemuProcess> qemu_;
+  std::unique_ptr<qmp::client> qmp_;
+  bool stopping_ = false;
+  bool stopped_by_us_ = false;
+  bool cleaned_ = true;
+  std::vector<std::string> cleanup_errors_;
+};
+
+}  // namespace mdevrun

@@ -1,0 +1,235 @@
+#include "qemu/qemu_cmdline.hpp"
+
+namespace mdevrun {
+namespace {
+
+const char* on_off_auto(OnOffAuto v) {
+  switch (v) {
+    case OnOffAuto::on:
+      return "on";
+    case OnOffAuto::automatic:
+      return "auto";
+    default:
+      return "off";
+  }
+}
+
+// Appends ",key=value" with the value escaped.
+void prop(std::string& opt, std::string_view key, std::string_view value) {
+  opt += ',';
+  opt += key;
+  opt += '=';
+  opt += escape_option_value(value);
+}
+
+class ArgvBuilder {
+ public:
+  ArgvBuilder(const Profile& p, const std::vector<ResolvedMdev>& mdevs,
+              const QemuRuntimePaths& paths)
+      : p_(p), mdevs_(mdevs), paths_(paths) {}
+
+  std::vector<std::string> build() {
+    add(p_.qemu.binary);
+    add("-name", "guest=" + escape_option_value(p_.name));
+    // No config files and no default devices: the VM is exactly what the profile says.
+    add("-no-user-config");
+    add("-nodefaults");
+    add("-machine", p_.machine.type);
+    add("-accel", p_.machine.accel);
+    add("-cpu", p_.machine.cpu);
+    add("-smp", std::to_string(p_.machine.cpus));
+    add("-m", std::to_string(p_.machine.memory_mib) + "M");
+    for (std::size_t i = 0; i < p_.mdevs.size(); ++i)
+      if (p_.mdevs[i].vm_uuid) add("-uuid", mdevs_[i].uuid);
+    firmware();
+    kernel();
+    display();
+    add("-qmp", "unix:" + escape_option_value(paths_.qmp_socket.string()) + ",server=on,wait=off");
+    add("-qmp", "unix:" + escape_option_value(paths_.cli_socket.string()) + ",server=on,wait=off");
+    serial();
+    for (std::size_t i = 0; i < p_.mdevs.size(); ++i) {
+      slot(p_.mdevs[i].id);
+      add("-device", device_option(mdev_device_properties(p_, p_.mdevs[i], mdevs_[i])));
+    }
+    for (const auto& d : p_.devices) device(d);
+    for (std::size_t i = 0; i < p_.disks.size(); ++i) disk(p_.disks[i], i);
+    for (std::size_t i = 0; i < p_.network.size(); ++i) nic(p_.network[i], i);
+    for (const auto& a : p_.qemu.args) add(a);
+    return std::move(argv_);
+  }
+
+ private:
+  void add(std::string a) { argv_.push_back(std::move(a)); }
+  void add(std::string a, std::string b) {
+    argv_.push_back(std::move(a));
+    argv_.push_back(std::move(b));
+  }
+
+  void firmware() {
+    if (p_.firmware.type != "uefi") return;
+    std::string code = "if=pflash,format=raw,unit=0,readonly=on";
+    prop(code, "file", p_.firmware.code.string());
+    add("-drive", code);
+    std::string vars = "if=pflash,format=raw,unit=1";
+    prop(vars, "file", (p_.firmware.vars.empty() ? paths_.uefi_vars : p_.firmware.vars).string());
+    add("-drive", vars);
+  }
+
+  // -kernel, -initrd and -append take a plain value, not an option string: nothing to escape.
+  void kernel() {
+    if (!p_.kernel) return;
+    add("-kernel", p_.kernel->image.string());
+    if (p_.kernel->initrd) add("-initrd", p_.kernel->initrd->string());
+    if (p_.kernel->append) add("-append", *p_.kernel->append);
+  }
+
+  void display() {
+    const DisplaySpec& d = p_.display;
+    if (d.backend == "spice") {
+      std::string opt;
+      if (d.listen) {
+        const auto colon = d.listen->rfind(':');
+        opt = "addr=" + escape_option_value(d.listen->substr(0, colon));
+        if (colon != std::string::npos) prop(opt, "port", d.listen->substr(colon + 1));
+      } else {
+        opt = "unix=on";
+        prop(opt, "addr", paths_.spice_socket.string());
+      }
+      opt += ",disable-ticketing=on";
+      if (d.gl) opt += ",gl=on";
+      if (d.rendernode) prop(opt, "rendernode", *d.rendernode);
+      add("-spice", opt);
+      return;
+    }
+    if (d.backend == "vnc") {
+      // Without a listen address every profile would want display :0 and the second VM would
+      // die with "Failed to find an available port": let qemu take the first free of :0-:99.
+      // An explicit address is the user's choice and stays exact.
+      add("-display", d.listen ? "vnc=" + escape_option_value(*d.listen) : "vnc=127.0.0.1:0,to=99");
+      return;
+    }
+    std::string opt = d.backend;
+    if (d.gl && d.backend != "egl-headless") opt += ",gl=on";
+    if (d.rendernode) prop(opt, "rendernode", *d.rendernode);
+    add("-display", opt);
+  }
+
+  void serial() {
+    if (p_.serial.mode == "none") return;
+    std::string chardev = p_.serial.mode + ",id=mdevrun-serial0";
+    if (p_.serial.mode == "file") prop(chardev, "path", p_.serial.path.string());
+    add("-chardev", chardev);
+    add("-serial", "chardev:mdevrun-serial0");
+  }
+
+  // A hot-pluggable slot of its own: on q35 a pcie-root-port (PCIe has one device per port).
+  void slot(const std::string& id) {
+    if (p_.machine.type != "q35") return;
+    add("-device", "pcie-root-port,id=" + slot_id(id) + ",chassis=" + std::to_string(++chassis_));
+  }
+
+  void device(const DeviceSpec& d) {
+    if (d.slot) slot(d.id);
+    add("-device", device_option(extra_device_properties(p_, d)));
+  }
+
+  void disk(const DiskSpec& d, std::size_t i) {
+    const std::string drive_id = "mdevrun-drive" + std::to_string(i);
+    std::string drive = "file=" + escape_option_value(d.file.string());
+    prop(drive, "format", d.format);
+    drive += ",if=none,id=" + drive_id;
+    if (d.read_only) drive += ",readonly=on";
+    if (d.snapshot) drive += ",snapshot=on";
+    add("-drive", drive);
+    const std::string dev_id = "mdevrun-disk" + std::to_string(i);
+    if (d.interface == "scsi" && !scsi_controller_) {
+      add("-device", "virtio-scsi-pci,id=mdevrun-scsi0");
+      scsi_controller_ = true;
+    }
+    std::string dev;
+    if (d.interface == "virtio") dev = "virtio-blk-pci";
+    // qemu refuses a read-only ide-hd; a read-only IDE disk is what installers expect: a CD-ROM.
+    if (d.interface == "ide") dev = d.read_only ? "ide-cd" : "ide-hd";
+    if (d.interface == "scsi") dev = "scsi-hd";
+    if (d.interface == "nvme") dev = "nvme";
+    dev += ",id=" + dev_id + ",drive=" + drive_id;
+    if (d.interface == "scsi") dev += ",bus=mdevrun-scsi0.0";
+    if (d.interface == "nvme") dev += ",serial=" + dev_id;
+    add("-device", dev);
+  }
+
+  void nic(const NetworkSpec& n, std::size_t i) {
+    const std::string netdev_id = "mdevrun-net" + std::to_string(i);
+    std::string netdev = n.mode + ",id=" + netdev_id;
+    if (n.mode == "user")
+      for (const auto& h : n.hostfwd) prop(netdev, "hostfwd", h);
+    if (n.mode == "bridge") prop(netdev, "br", *n.bridge);
+    if (n.mode == "tap") {
+      prop(netdev, "ifname", *n.ifname);
+      netdev += ",script=no,downscript=no";  // never run host scripts on the user's behalf
+    }
+    add("-netdev", netdev);
+    std::string dev = n.model + ",id=mdevrun-nic" + std::to_string(i) + ",netdev=" + netdev_id;
+    if (n.mac) prop(dev, "mac", *n.mac);
+    add("-device", dev);
+  }
+
+  const Profile& p_;
+  const std::vector<ResolvedMdev>& mdevs_;
+  const QemuRuntimePaths& paths_;
+  std::vector<std::string> argv_;
+  int chassis_ = 0;
+  bool scsi_controller_ = false;
+};
+
+}  // namespace
+
+std::string escape_option_value(std::string_view value) {
+  std::string out;
+  out.reserve(value.size());
+  for (char c : value) {
+    out += c;
+    if (c == ',') out += ',';
+  }
+  return out;
+}
+
+std::string slot_id(std::string_view id) {
+  return "mdevrun-slot-" + std::string(id);
+}
+
+DeviceProperties mdev_device_properties(const Profile& profile, const MdevSpec& spec,
+                                        const ResolvedMdev& mdev) {
+  // ramfb exists only on the no-hotplug variant of vfio-pci.
+  DeviceProperties p = {{"driver", spec.ramfb ? "vfio-pci-nohotplug" : "vfio-pci"},
+                        {"id", spec.id},
+                        {"sysfsdev", mdev.sysfs_path.string()},
+                        {"display", on_off_auto(spec.display)}};
+  if (spec.rombar) p.emplace_back("rombar", *spec.rombar ? "1" : "0");
+  if (spec.x_igd_opregion) p.emplace_back("x-igd-opregion", "on");
+  if (spec.ramfb) p.emplace_back("ramfb", "on");
+  p.emplace_back("bus", profile.machine.type == "q35" ? slot_id(spec.id) : "pci.0");
+  return p;
+}
+
+DeviceProperties extra_device_properties(const Profile& profile, const DeviceSpec& spec) {
+  DeviceProperties p = {{"driver", spec.driver}, {"id", spec.id}};
+  for (const auto& [k, v] : spec.properties) p.emplace_back(k, v);
+  if (spec.slot) p.emplace_back("bus", profile.machine.type == "q35" ? slot_id(spec.id) : "pci.0");
+  return p;
+}
+
+std::string device_option(const DeviceProperties& properties) {
+  std::string opt = escape_option_value(properties.at(0).second);
+  for (std::size_t i = 1; i < properties.size(); ++i)
+    prop(opt, properties[i].first, properties[i].second);
+  return opt;
+}
+
+std::vector<std::string> build_qemu_argv(const Profile& profile,
+                                         const std::vector<ResolvedMdev>& mdevs,
+                                         const QemuRuntimePaths& paths) {
+  return ArgvBuilder(profile, mdevs, paths).build();
+}
+
+}  // namespace mdevrun

@@ -1,0 +1,48 @@
+#pragma once
+// The qemu command line as data: a pure function of the profile, the resolved mdevs and the
+// instance's runtime paths. No I/O, deterministic: the same inputs always give the same argv.
+
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "devices/resolved_mdev.hpp"
+#include "profile/profile.hpp"
+
+namespace mdevrun {
+
+/// Files of one running instance that appear on the command line.
+struct QemuRuntimePaths {
+  std::filesystem::path qmp_socket;    ///< the supervisor's monitor
+  std::filesystem::path cli_socket;    ///< a second monitor for `mdevrun qmp/status/...`
+  std::filesystem::path uefi_vars;     ///< per-run copy of the vars template (uefi only)
+  std::filesystem::path spice_socket;  ///< local spice display
+};
+
+/// argv[0] is the qemu binary. `mdevs` must match `profile.mdevs` one to one, in order.
+std::vector<std::string> build_qemu_argv(const Profile& profile,
+                                         const std::vector<ResolvedMdev>& mdevs,
+                                         const QemuRuntimePaths& paths);
+
+/// One qemu device as (property, value) pairs, driver first: the same data makes the `-device`
+/// option and the device_add arguments of `plug`.
+using DeviceProperties = std::vector<std::pair<std::string, std::string>>;
+
+/// The mdev's device: driver, id, sysfsdev, display, rombar, ..., bus (its own slot).
+DeviceProperties mdev_device_properties(const Profile& profile, const MdevSpec& spec,
+                                        const ResolvedMdev& mdev);
+
+/// A profile device: driver, id, its properties, and bus when it has its own slot.
+DeviceProperties extra_device_properties(const Profile& profile, const DeviceSpec& spec);
+
+/// "driver,key=value,..." with every value escaped.
+std::string device_option(const DeviceProperties& properties);
+
+/// Id of the hot-pluggable slot (pcie-root-port) that holds device `id` on q35.
+std::string slot_id(std::string_view id);
+
+/// A value inside a qemu option string: qemu reads ",," as a literal comma.
+std::string escape_option_value(std::string_view value);
+
+}  // namespace mdevrun
