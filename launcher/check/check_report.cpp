@@ -1,18 +1,10 @@
 #include "check/check_report.hpp"
 
+#include "base/text.hpp"
+
 #include <algorithm>
-#include <cctype>
 
 namespace mdevrun {
-namespace {
-
-std::string lower(std::string text) {
-  for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return text;
-}
-
-}  // namespace
-
 const char* verdict_name(Verdict verdict) {
   switch (verdict) {
     case Verdict::warn:

@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "base/error.hpp"
+#include "base/text.hpp"
 #include "base/uuid.hpp"
 #include "check/profile_files.hpp"
 #include "devices/mdev_discovery.hpp"
@@ -39,21 +40,11 @@ std::optional<std::string> read_text(const fs::path& path) {
   return text.str();
 }
 
-std::string trim(std::string text) {
-  const auto b = text.find_first_not_of(" \t\n");
-  const auto e = text.find_last_not_of(" \t\n");
-  return b == std::string::npos ? std::string() : text.substr(b, e - b + 1);
-}
-
 std::vector<std::string> words(const std::string& text) {
   std::istringstream in(text);
   std::vector<std::string> out;
   for (std::string w; in >> w;) out.push_back(w);
   return out;
-}
-
-bool starts_with(std::string_view text, std::string_view prefix) {
-  return text.substr(0, prefix.size()) == prefix;
 }
 
 std::string first_line(const std::string& text) {
@@ -101,8 +92,8 @@ class Checker {
     }
     if (p_)
       for (const auto& m : p_->mdevs) {
-        if (starts_with(m.type, "i915-")) i915_ = true;
-        if (starts_with(m.type, "nvidia-")) nvidia_ = true;
+        if (m.type.starts_with("i915-")) i915_ = true;
+        if (m.type.starts_with("nvidia-")) nvidia_ = true;
       }
   }
 
@@ -135,7 +126,7 @@ class Checker {
   bool needs_mdev() const { return !p_ || !p_->mdevs.empty(); }
   bool needs_vfio() const {
     return needs_mdev() || std::any_of(p_->devices.begin(), p_->devices.end(),
-                                       [](auto& d) { return starts_with(d.driver, "vfio-pci"); });
+                                       [](auto& d) { return d.driver.starts_with("vfio-pci"); });
   }
   bool module_loaded(const std::string& name) const {
     std::error_code ec;
@@ -258,7 +249,7 @@ class Checker {
               "install NVIDIA's vGPU host driver (Virtual GPU Manager for KVM), then sudo "
               "modprobe nvidia_vgpu_vfio"));
     for (const auto& m : p_->mdevs) {
-      if (!starts_with(m.type, "nvidia-")) continue;
+      if (!m.type.starts_with("nvidia-")) continue;
       const std::string uuid_id = "vm-uuid:" + m.id, uuid_title = "mdev " + m.id + " -uuid";
       if (m.vm_uuid) {
         add(pass(uuid_id, uuid_title, "the mdev's uuid is the VM's"));
@@ -510,7 +501,7 @@ class Checker {
         if (m.display != OnOffAuto::on) continue;
         // GVT-g's display is a dmabuf: qemu exits with "vfio-display-dmabuf: opengl not
         // available" without GL. Region displays (mdpy) work without it.
-        const bool dmabuf = starts_with(m.type, "i915-");
+        const bool dmabuf = m.type.starts_with("i915-");
         add(bad(dmabuf ? Verdict::fail : Verdict::warn, "mdev-display:" + m.id,
                 "mdev " + m.id + " display",
                 "display=on without a GL display: a dmabuf vGPU (GVT-g) needs one",
@@ -539,14 +530,14 @@ class Checker {
     if (p_->display.rendernode) {
       const std::string& named = *p_->display.rendernode;
       fs::path path = named;
-      if (starts_with(named, "/dev/")) path = h_.roots.dev / named.substr(5);
+      if (named.starts_with("/dev/")) path = h_.roots.dev / named.substr(5);
       nodes.emplace_back(named, path);
     } else {
       std::error_code ec;
       std::vector<std::string> names;
       for (fs::directory_iterator it(h_.roots.dev / "dri", ec), end; !ec && it != end;
            it.increment(ec))
-        if (starts_with(it->path().filename().string(), "renderD"))
+        if (it->path().filename().string().starts_with("renderD"))
           names.push_back(it->path().filename().string());
       std::sort(names.begin(), names.end());
       for (const auto& n : names) nodes.emplace_back("/dev/dri/" + n, h_.roots.dev / "dri" / n);
