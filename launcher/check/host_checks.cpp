@@ -79,7 +79,7 @@ std::string ui_module_fix(const std::string& backend) {
 class Checker {
  public:
   Checker(const HostView& host, const Profile* profile) : h_(host), p_(profile) {
-    if (const auto cpuinfo = read_text(h_.proc / "cpuinfo")) {
+    if (const auto cpuinfo = read_text(h_.paths.proc / "cpuinfo")) {
       std::istringstream in(*cpuinfo);
       for (std::string line; std::getline(in, line);) {
         const auto colon = line.find(':');
@@ -130,7 +130,7 @@ class Checker {
   }
   bool module_loaded(const std::string& name) const {
     std::error_code ec;
-    return fs::exists(h_.roots.sys / "module" / name, ec);
+    return fs::exists(h_.paths.sys / "module" / name, ec);
   }
   // Problems that only matter with KVM are warnings for a tcg profile.
   Verdict kvm_verdict() const { return needs_kvm() ? Verdict::fail : Verdict::warn; }
@@ -154,7 +154,7 @@ class Checker {
   }
 
   void kvm_node() {
-    const fs::path node = h_.roots.dev / "kvm";
+    const fs::path node = h_.paths.dev / "kvm";
     std::error_code ec;
     if (!fs::exists(node, ec)) {
       const std::string module =
@@ -184,7 +184,7 @@ class Checker {
   void iommu() {
     std::size_t groups = 0;
     std::error_code ec;
-    for (fs::directory_iterator it(h_.roots.sys / "kernel" / "iommu_groups", ec), end;
+    for (fs::directory_iterator it(h_.paths.sys / "kernel" / "iommu_groups", ec), end;
          !ec && it != end; it.increment(ec))
       ++groups;
     iommu_on_ = groups > 0;
@@ -201,7 +201,7 @@ class Checker {
   void cmdline() {
     const char* id = "kernel-cmdline";
     const char* title = "kernel command line";
-    const auto text = read_text(h_.proc / "cmdline");
+    const auto text = read_text(h_.paths.proc / "cmdline");
     if (!text) return add(bad(Verdict::warn, id, title, "cannot read /proc/cmdline", {}));
     if (!intel()) return add(pass(id, title, "no Intel IOMMU option needed on this CPU"));
     const auto w = words(*text);
@@ -225,7 +225,7 @@ class Checker {
 
   void i915() {
     const auto gvt =
-        read_sysfs_text(h_.roots.sys / "module" / "i915" / "parameters" / "enable_gvt");
+        read_sysfs_text(h_.paths.sys / "module" / "i915" / "parameters" / "enable_gvt");
     const std::string fix =
         "printf 'options i915 enable_gvt=1\\n' | sudo tee /etc/modprobe.d/i915.conf, rebuild the "
         "initramfs (Debian/Ubuntu: sudo update-initramfs -u; Fedora: sudo dracut -f; Arch: sudo "
@@ -272,7 +272,7 @@ class Checker {
   void parents() {
     if (!needs_mdev())
       return add(pass("mdev-parents", "mdev parents", "none needed (the profile has no mdevs)"));
-    const auto names = list_parent_names(h_.roots);
+    const auto names = list_parent_names(h_.paths);
     if (names.empty()) {
       std::string fix =
           "load the parent device's mdev driver (Intel GVT-g: i915.enable_gvt=1 and "
@@ -293,7 +293,7 @@ class Checker {
                                          : derive_mdev_uuid(p_->name, spec.id);
       const std::string id = "mdev:" + spec.id, title = "mdev " + spec.id;
       try {
-        if (auto dev = find_device(h_.roots, uuid)) {
+        if (auto dev = find_device(h_.paths, uuid)) {
           if (dev->type != spec.type || (spec.parent && dev->parent != *spec.parent)) {
             add(bad(Verdict::fail, id, title,
                     uuid + " exists as " + dev->type + " on " + dev->parent +
@@ -310,7 +310,7 @@ class Checker {
         }
         std::optional<MdevType> type;
         if (spec.parent) {
-          type = read_type(h_.roots, *spec.parent, spec.type);
+          type = read_type(h_.paths, *spec.parent, spec.type);
           if (!type) {
             add(bad(Verdict::fail, id, title,
                     "parent " + *spec.parent + " does not offer type " + spec.type,
@@ -318,7 +318,7 @@ class Checker {
             continue;
           }
         } else {
-          for (const auto& parent : list_parents(h_.roots))
+          for (const auto& parent : list_parents(h_.paths))
             for (const auto& t : parent.types)
               if (t.type == spec.type &&
                   (!type || (type->available_instances <= 0 && t.available_instances > 0)))
@@ -352,7 +352,7 @@ class Checker {
   }
 
   void vfio_nodes() {
-    const fs::path container = h_.roots.dev / "vfio" / "vfio";
+    const fs::path container = h_.paths.dev / "vfio" / "vfio";
     const char* cid = "vfio-container";
     const char* ctitle = "/dev/vfio/vfio";
     std::error_code ec;
@@ -375,7 +375,7 @@ class Checker {
         continue;
       }
       const std::string name = "/dev/vfio/" + std::to_string(*dev.iommu_group);
-      const fs::path node = h_.roots.vfio_node(*dev.iommu_group);
+      const fs::path node = h_.paths.vfio_node(*dev.iommu_group);
       if (!fs::exists(node, ec))
         add(bad(Verdict::fail, gid, title, "missing",
                 "check that vfio and the vendor's mdev driver are loaded (dmesg)", name));
@@ -530,17 +530,17 @@ class Checker {
     if (p_->display.rendernode) {
       const std::string& named = *p_->display.rendernode;
       fs::path path = named;
-      if (named.starts_with("/dev/")) path = h_.roots.dev / named.substr(5);
+      if (named.starts_with("/dev/")) path = h_.paths.dev / named.substr(5);
       nodes.emplace_back(named, path);
     } else {
       std::error_code ec;
       std::vector<std::string> names;
-      for (fs::directory_iterator it(h_.roots.dev / "dri", ec), end; !ec && it != end;
+      for (fs::directory_iterator it(h_.paths.dev / "dri", ec), end; !ec && it != end;
            it.increment(ec))
         if (it->path().filename().string().starts_with("renderD"))
           names.push_back(it->path().filename().string());
       std::sort(names.begin(), names.end());
-      for (const auto& n : names) nodes.emplace_back("/dev/dri/" + n, h_.roots.dev / "dri" / n);
+      for (const auto& n : names) nodes.emplace_back("/dev/dri/" + n, h_.paths.dev / "dri" / n);
     }
     std::error_code ec;
     std::string denied;
@@ -582,10 +582,9 @@ std::optional<std::vector<int>> parse_qemu_version(const std::string& output) {
   return std::vector<int>{std::stoi(m[1]), std::stoi(m[2]), m[3].matched ? std::stoi(m[3]) : 0};
 }
 
-HostView HostView::from_env() {
+HostView HostView::of(const Host& paths) {
   HostView h;
-  h.roots = SysfsRoots::from_env();
-  if (const char* proc = std::getenv("MDEVRUN_PROC_ROOT"); proc && *proc) h.proc = proc;
+  h.paths = paths;
   h.getenv = [](const std::string& name) -> std::optional<std::string> {
     const char* v = std::getenv(name.c_str());
     if (!v || !*v) return std::nullopt;

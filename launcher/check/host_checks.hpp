@@ -12,8 +12,8 @@
 #include <vector>
 
 #include "check/check_report.hpp"
+#include "os/host.hpp"
 #include "os/program_output.hpp"
-#include "os/sysfs_roots.hpp"
 #include "profile/profile.hpp"
 
 namespace mdevrun {
@@ -23,8 +23,7 @@ using QemuRunner = std::function<std::optional<ProgramOutput>(const std::vector<
 
 /// Everything the checks read about the host.
 struct HostView {
-  SysfsRoots roots;                      ///< /sys and /dev
-  std::filesystem::path proc = "/proc";  ///< cpuinfo, cmdline
+  Host paths;  ///< /sys, /dev and /proc (cpuinfo, cmdline)
   /// Environment lookup (DISPLAY, WAYLAND_DISPLAY, USER); none when unset or empty.
   std::function<std::optional<std::string>(const std::string&)> getenv;
   std::optional<std::uint64_t> memlock_bytes;  ///< soft RLIMIT_MEMLOCK; none: unlimited
@@ -33,9 +32,9 @@ struct HostView {
   std::function<bool(const std::filesystem::path&, int)> can_access;
   QemuRunner run_qemu;
 
-  /// The real host: SysfsRoots::from_env(), $MDEVRUN_PROC_ROOT or /proc, the process environment,
-  /// getrlimit, geteuid, faccessat(AT_EACCESS), and run_program with a 10 s deadline.
-  static HostView from_env();
+  /// The real host below `paths`: the process environment, getrlimit, geteuid,
+  /// faccessat(AT_EACCESS), and run_program with a 10 s deadline.
+  static HostView of(const Host& paths);
 };
 
 /// Every check, in a fixed order: the profile's files (check_profile_files), CPU virtualization,

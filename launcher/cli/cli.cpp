@@ -82,7 +82,7 @@ int run(int argc, char** argv) {
     return usage_error(app, e, argc, argv);
   }
   try {
-    return action ? action() : 0;
+    return action ? action(Host::from_env()) : 0;
   } catch (const Error& e) {
     // One line per problem, each prefixed, so a profile with three mistakes shows all three.
     std::string_view rest = e.what();

@@ -17,7 +17,7 @@ struct CheckOptions {
 
 // Exit code: 0 when nothing failed (warnings allowed), 1 (failure) when a check failed; a bad
 // profile is a usage error (2) before any host check runs.
-int run_check(const CheckOptions& o) {
+int run_check(const Host& host, const CheckOptions& o) {
   std::optional<Profile> profile;
   std::vector<CheckResult> results;
   if (!o.profile.empty()) {
@@ -31,8 +31,8 @@ int run_check(const CheckOptions& o) {
          {},
          {}});
   }
-  const auto host = run_host_checks(HostView::from_env(), profile ? &*profile : nullptr);
-  results.insert(results.end(), host.begin(), host.end());
+  const auto checks = run_host_checks(HostView::of(host), profile ? &*profile : nullptr);
+  results.insert(results.end(), checks.begin(), checks.end());
   if (o.json)
     std::cout << check_json(results).dump(2) << "\n";
   else
@@ -48,7 +48,7 @@ void add_check(CLI::App& app, Action& action) {
       "check", "Check the host (and a profile) can run mdev VMs: PASS / WARN / FAIL with fixes");
   sub->add_option("profile", o->profile, "Guest profile (JSON)");
   sub->add_flag("--json", o->json, "Print the results as JSON");
-  sub->callback([o, &action] { action = [o] { return run_check(*o); }; });
+  sub->callback([o, &action] { action = [o](const Host& host) { return run_check(host, *o); }; });
 }
 
 }  // namespace mdevrun::cli

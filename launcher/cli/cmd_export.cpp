@@ -10,7 +10,7 @@
 #include "devices/mdev_ensure.hpp"
 #include "export/libvirt_export.hpp"
 #include "export/mdevctl_export.hpp"
-#include "os/sysfs_roots.hpp"
+#include "os/host.hpp"
 #include "profile/profile_loader.hpp"
 
 namespace mdevrun::cli {
@@ -36,11 +36,10 @@ fs::path find_program(const std::string& name) {
   return fs::path("/usr/bin") / name;
 }
 
-int run_export(const ExportOptions& o) {
+int run_export(const Host& host, const ExportOptions& o) {
   const Profile profile = load_profile(o.profile);
   // Read only: the UUIDs (given or derived) and, for mdevs without a parent, the one start picks.
-  auto ensured =
-      ensure_mdevs(SysfsRoots::from_env(), profile.name, profile.mdevs, EnsureMode::dry_run);
+  auto ensured = ensure_mdevs(host, profile.name, profile.mdevs, EnsureMode::dry_run);
   if (o.libvirt)
     std::cout << libvirt_domain_xml(profile, ensured.mdevs, find_program(profile.qemu.binary));
   else
@@ -64,7 +63,7 @@ void add_export(CLI::App& app, Action& action) {
   sub->callback([o, &action, sub] {
     if (!o->libvirt && !o->mdevctl)
       throw CLI::RequiredError(sub->get_name() + ": one of --libvirt or --mdevctl");
-    action = [o] { return run_export(*o); };
+    action = [o](const Host& host) { return run_export(host, *o); };
   });
 }
 

@@ -15,12 +15,11 @@ struct ListOptions {
   bool json = false;
 };
 
-int run_list(const ListOptions& o) {
-  const RuntimeDir runtime = RuntimeDir::from_env();
-  const SysfsRoots roots = SysfsRoots::from_env();
+int run_list(const Host& host, const ListOptions& o) {
+  const RuntimeDir runtime = RuntimeDir::of(host);
   nlohmann::json out = nlohmann::json::array();
   for (const auto& name : runtime.list_instances()) {
-    if (auto cleaned = clean_stale_instance(runtime, roots, name)) {
+    if (auto cleaned = clean_stale_instance(host, name)) {
       std::cerr << "mdevrun: " << *cleaned << "\n";
       continue;
     }
@@ -52,7 +51,7 @@ void add_list(CLI::App& app, Action& action) {
   auto o = std::make_shared<ListOptions>();
   auto* sub = app.add_subcommand("list", "List running instances (and clean up dead ones)");
   sub->add_flag("--json", o->json, "JSON for scripts");
-  sub->callback([o, &action] { action = [o] { return run_list(*o); }; });
+  sub->callback([o, &action] { action = [o](const Host& host) { return run_list(host, *o); }; });
 }
 
 }  // namespace mdevrun::cli

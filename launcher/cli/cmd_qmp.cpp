@@ -26,14 +26,13 @@ struct MonitorTarget {
   std::string name;
 };
 
-std::string resolve_socket(const MonitorTarget& target) {
+std::string resolve_socket(const Host& host, const MonitorTarget& target) {
   if (!target.socket.empty()) return target.socket;
   if (target.name.empty())
     throw Error(ExitCode::usage, "name a running instance or give --socket PATH");
-  const RuntimeDir runtime = RuntimeDir::from_env();
   const std::string name = instance_name_from_arg(target.name);
-  running_instance_state(runtime, SysfsRoots::from_env(), name);  // not_found when not running
-  return runtime.qmp_cli_socket(name).string();
+  running_instance_state(host, name);  // not_found when not running
+  return RuntimeDir::of(host).qmp_cli_socket(name).string();
 }
 
 void add_target_options(CLI::App& sub, MonitorTarget& target) {
@@ -91,7 +90,7 @@ milliseconds remaining(std::chrono::steady_clock::time_point deadline) {
   return std::max(left, milliseconds(1));
 }
 
-int run_qmp(QmpOptions opts) {
+int run_qmp(const Host& host, QmpOptions opts) {
   split_target(opts.target, opts.words);
   if (opts.words.empty() || opts.words.size() > 2)
     throw Error(ExitCode::usage, "usage: mdevrun qmp (NAME | --socket PATH) COMMAND [ARGS-JSON]");
@@ -106,7 +105,7 @@ int run_qmp(QmpOptions opts) {
       throw Error(ExitCode::usage, "ARGS-JSON must be a JSON object: " + opts.args_json);
   }
   const auto deadline = std::chrono::steady_clock::now() + to_ms(opts.timeout_s);
-  const std::string path = resolve_socket(opts.target);
+  const std::string path = resolve_socket(host, opts.target);
   return translating_qmp_errors([&] {
     qmp::blocking_client monitor(make_config(opts.debug));
     monitor.connect(path, remaining(deadline));
@@ -117,13 +116,13 @@ int run_qmp(QmpOptions opts) {
   });
 }
 
-int run_events(EventsOptions opts) {
+int run_events(const Host& host, EventsOptions opts) {
   split_target(opts.target, opts.words);
   if (!opts.words.empty())
     throw Error(ExitCode::usage, "usage: mdevrun events (NAME | --socket PATH) [--until EVENT]");
   const bool bounded = opts.timeout_s > 0;
   const auto deadline = std::chrono::steady_clock::now() + to_ms(opts.timeout_s);
-  const std::string path = resolve_socket(opts.target);
+  const std::string path = resolve_socket(host, opts.target);
   return translating_qmp_errors([&] {
     qmp::blocking_client monitor(make_config(opts.debug));
     auto events = monitor.listen({});  // before connecting: not even the first event is missed
@@ -171,7 +170,8 @@ void add_qmp(CLI::App& app, Action& action) {
   word("NAME", "A running instance (unless --socket)");
   word("COMMAND", "QMP command, e.g. query-status");
   word("ARGS-JSON", "Arguments as a JSON object, e.g. '{\"id\":\"gpu0\"}'");
-  sub->callback([&action, opts] { action = [opts] { return run_qmp(*opts); }; });
+  sub->callback(
+      [&action, opts] { action = [opts](const Host& host) { return run_qmp(host, *opts); }; });
 }
 
 void add_events(CLI::App& app, Action& action) {
@@ -186,7 +186,8 @@ void add_events(CLI::App& app, Action& action) {
       ->check(CLI::PositiveNumber)
       ->type_name("S");
   sub->add_flag("--debug", opts->debug, "Print every QMP message on stderr");
-  sub->callback([&action, opts] { action = [opts] { return run_events(*opts); }; });
+  sub->callback(
+      [&action, opts] { action = [opts](const Host& host) { return run_events(host, *opts); }; });
 }
 
 }  // namespace mdevrun::cli

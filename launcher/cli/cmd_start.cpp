@@ -27,8 +27,8 @@ struct StartOptions {
   double start_timeout_s = 30;
 };
 
-int run_dry_run(const StartOptions& o) {
-  LaunchPlan plan = plan_dry_run(load_profile(o.profile));
+int run_dry_run(const Host& host, const StartOptions& o) {
+  LaunchPlan plan = plan_dry_run(host, load_profile(o.profile));
   for (const auto& note : plan.notes) std::cerr << "mdevrun: dry run: " << note << "\n";
   // Warnings, not errors: a dry run changes nothing and is run to inspect the argv, which it
   // still prints (exit 0).
@@ -43,8 +43,9 @@ int run_dry_run(const StartOptions& o) {
   return 0;
 }
 
-SupervisorOptions supervisor_options(const StartOptions& o, bool echo) {
+SupervisorOptions supervisor_options(const Host& host, const StartOptions& o, bool echo) {
   SupervisorOptions so;
+  so.host = host;
   so.echo_qemu_output = echo;
   so.start_timeout = std::chrono::milliseconds(static_cast<long long>(o.start_timeout_s * 1000));
   return so;
@@ -61,7 +62,7 @@ void write_all(int fd, const std::string& text) {
 
 // The supervisor runs in a child in its own session, so it outlives this command and the
 // terminal. It reports "exit code\nmessage" on the pipe once qemu is ready or start failed.
-int run_detached(const StartOptions& o, Profile profile) {
+int run_detached(const Host& host, const StartOptions& o, Profile profile) {
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) throw Error(ExitCode::failure, "pipe failed");
   ChildOptions detached;
@@ -72,7 +73,7 @@ int run_detached(const StartOptions& o, Profile profile) {
     supervisor = fork_call(
         [&] {
           ::close(fds[0]);
-          Supervisor vm(std::move(profile), supervisor_options(o, false));
+          Supervisor vm(std::move(profile), supervisor_options(host, o, false));
           try {
             vm.start();
           } catch (const Error& e) {
@@ -114,11 +115,11 @@ int run_detached(const StartOptions& o, Profile profile) {
   return 0;
 }
 
-int run_start(const StartOptions& o) {
-  if (o.dry_run) return run_dry_run(o);
+int run_start(const Host& host, const StartOptions& o) {
+  if (o.dry_run) return run_dry_run(host, o);
   Profile profile = load_profile(o.profile);  // a bad profile is a usage error before anything
-  if (o.detach) return run_detached(o, std::move(profile));
-  Supervisor vm(std::move(profile), supervisor_options(o, true));
+  if (o.detach) return run_detached(host, o, std::move(profile));
+  Supervisor vm(std::move(profile), supervisor_options(host, o, true));
   vm.start();
   std::cerr << "mdevrun: " << vm.name() << " is running (qemu pid " << vm.qemu_pid()
             << "); Ctrl-C stops it\n";
@@ -138,7 +139,7 @@ void add_start(CLI::App& app, Action& action) {
   sub->add_flag("--detach", o->detach, "Return once qemu is ready; a supervisor stays behind");
   sub->add_option("--start-timeout", o->start_timeout_s,
                   "Seconds from spawning qemu to its QMP monitor answering (default 30)");
-  sub->callback([o, &action] { action = [o] { return run_start(*o); }; });
+  sub->callback([o, &action] { action = [o](const Host& host) { return run_start(host, *o); }; });
 }
 
 }  // namespace mdevrun::cli

@@ -8,6 +8,7 @@
 
 #include "base/error.hpp"
 #include "cli/command.hpp"
+#include "devices/mdev_discovery.hpp"
 #include "instance/instance_monitor.hpp"
 #include "instance/qmp_exit_code.hpp"
 #include "profile/profile_loader.hpp"
@@ -27,8 +28,8 @@ std::string uptime_text(std::int64_t seconds) {
          std::to_string(s) + "s";
 }
 
-int run_status(const StatusOptions& o) {
-  InstanceMonitor m = connect_instance(o.target, 5s);
+int run_status(const Host& host, const StatusOptions& o) {
+  InstanceMonitor m = connect_instance(host, o.target, 5s);
   const std::string& name = m.state.name;
   nlohmann::json out;
   translating_qmp_errors([&] {
@@ -49,14 +50,13 @@ int run_status(const StatusOptions& o) {
     out["qmp_socket"] = m.runtime.qmp_cli_socket(name).string();
     out["mdevs"] = nlohmann::json::array();
     for (const auto& md : m.state.mdevs) {
-      out["mdevs"].push_back(
-          {{"id", md.id},
-           {"uuid", md.uuid},
-           {"parent", md.parent},
-           {"type", md.type},
-           {"created_by_mdevrun", md.created},
-           {"present", std::filesystem::exists(m.roots.sys / "bus/mdev/devices" / md.uuid)},
-           {"attached", is_attached(md.id)}});
+      out["mdevs"].push_back({{"id", md.id},
+                              {"uuid", md.uuid},
+                              {"parent", md.parent},
+                              {"type", md.type},
+                              {"created_by_mdevrun", md.created},
+                              {"present", find_device(m.host, md.uuid).has_value()},
+                              {"attached", is_attached(md.id)}});
     }
     out["devices"] = nlohmann::json::array();
     try {
@@ -111,7 +111,7 @@ void add_status(CLI::App& app, Action& action) {
   auto* sub = app.add_subcommand("status", "Show an instance: state, pid, mdevs, devices");
   sub->add_option("name", o->target, "Instance name or profile")->required();
   sub->add_flag("--json", o->json, "JSON for scripts");
-  sub->callback([o, &action] { action = [o] { return run_status(*o); }; });
+  sub->callback([o, &action] { action = [o](const Host& host) { return run_status(host, *o); }; });
 }
 
 }  // namespace mdevrun::cli

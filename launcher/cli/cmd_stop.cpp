@@ -31,20 +31,19 @@ bool wait_for(Pred done, milliseconds bound) {
   return true;
 }
 
-int run_stop(const StopOptions& o) {
-  const RuntimeDir runtime = RuntimeDir::from_env();
-  const SysfsRoots roots = SysfsRoots::from_env();
+int run_stop(const Host& host, const StopOptions& o) {
+  const RuntimeDir runtime = RuntimeDir::of(host);
   const std::string name = instance_name_from_arg(o.target);
-  if (auto cleaned = clean_stale_instance(runtime, roots, name)) {
+  if (auto cleaned = clean_stale_instance(host, name)) {
     std::cout << *cleaned << "\n";
     return 0;
   }
-  if (!instance_running(runtime, name))
+  if (!instance_running(host, name))
     throw Error(ExitCode::not_found, "no instance " + name +
                                          " is running; `mdevrun list` shows "
                                          "the running ones");
   const InstanceState state = load_state(runtime.state_file(name)).value();
-  const auto qemu_alive = [&] { return instance_qemu_alive(runtime, state); };
+  const auto qemu_alive = [&] { return instance_qemu_alive(host, state); };
   const milliseconds timeout(static_cast<long long>(o.timeout_s * 1000));
 
   std::string how = "powered down";
@@ -78,7 +77,7 @@ int run_stop(const StopOptions& o) {
     }
   }
   // The supervisor removes the mdevs it created and the runtime folder, then drops its lock.
-  if (!wait_for([&] { return !instance_running(runtime, name); }, 30s))
+  if (!wait_for([&] { return !instance_running(host, name); }, 30s))
     throw Error(ExitCode::timeout, "qemu of " + name +
                                        " is gone but its supervisor did not "
                                        "finish cleaning up within 30 s; `mdevrun list` retries");
@@ -94,7 +93,7 @@ void add_stop(CLI::App& app, Action& action) {
   sub->add_option("name", o->target, "Instance name or profile")->required();
   sub->add_option("--timeout", o->timeout_s, "Seconds to wait for the guest to power off (30)");
   sub->add_flag("--force", o->force, "Skip the guest powerdown: quit qemu at once");
-  sub->callback([o, &action] { action = [o] { return run_stop(*o); }; });
+  sub->callback([o, &action] { action = [o](const Host& host) { return run_stop(host, *o); }; });
 }
 
 }  // namespace mdevrun::cli

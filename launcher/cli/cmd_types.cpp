@@ -4,7 +4,7 @@
 #include "cli/command.hpp"
 #include "devices/mdev_discovery.hpp"
 #include "devices/types_report.hpp"
-#include "os/sysfs_roots.hpp"
+#include "os/host.hpp"
 
 namespace mdevrun::cli {
 namespace {
@@ -13,13 +13,12 @@ struct TypesOptions {
   bool json = false;
 };
 
-int run_types(const TypesOptions& options) {
-  const SysfsRoots roots = SysfsRoots::from_env();
-  const auto parents = list_parents(roots);
+int run_types(const Host& host, const TypesOptions& options) {
+  const auto parents = list_parents(host);
   if (options.json)
     std::cout << types_json(parents).dump(2) << "\n";
   else
-    std::cout << format_types_table(parents, roots);
+    std::cout << format_types_table(parents, host);
   return 0;
 }
 
@@ -30,7 +29,9 @@ void add_types(CLI::App& app, Action& action) {
   auto* sub = app.add_subcommand(
       "types", "List mdev parents and their types: free instances, device API, existing devices");
   sub->add_flag("--json", options->json, "Print a JSON array for scripts");
-  sub->callback([&action, options] { action = [options] { return run_types(*options); }; });
+  sub->callback([&action, options] {
+    action = [options](const Host& host) { return run_types(host, *options); };
+  });
 }
 
 }  // namespace mdevrun::cli

@@ -56,8 +56,8 @@ const MdevSpec* find_mdev(const Profile& p, const std::string& id) {
   return nullptr;
 }
 
-int run_unplug(const PlugOptions& o) {
-  InstanceMonitor m = connect_instance(o.target, 5s);
+int run_unplug(const Host& host, const PlugOptions& o) {
+  InstanceMonitor m = connect_instance(host, o.target, 5s);
   const std::string& name = m.state.name;
   const Profile profile = load_profile(m.state.profile);
   const std::string id = pick_device(profile, o.device, name);
@@ -99,7 +99,7 @@ int run_unplug(const PlugOptions& o) {
     if (md.id != id) continue;
     if (!md.created) {
       std::cout << "mdev " << md.uuid << " was not created by mdevrun: left in place\n";
-    } else if (remove_mdev(m.roots, md.uuid)) {
+    } else if (remove_mdev(m.host, md.uuid)) {
       std::cout << "removed mdev " << md.uuid << "\n";
     }
     return 0;
@@ -107,8 +107,8 @@ int run_unplug(const PlugOptions& o) {
   throw Error(ExitCode::usage, id + " is not an mdev: --remove-mdev does not apply");
 }
 
-int run_plug(const PlugOptions& o) {
-  InstanceMonitor m = connect_instance(o.target, 5s);
+int run_plug(const Host& host, const PlugOptions& o) {
+  InstanceMonitor m = connect_instance(host, o.target, 5s);
   const std::string& name = m.state.name;
   const Profile profile = load_profile(m.state.profile);
   const std::string id = pick_device(profile, o.device, name);
@@ -118,7 +118,7 @@ int run_plug(const PlugOptions& o) {
     // holds the UUID locks, hence no lock_dir here.
     EnsureOptions eo;
     record_ownership_in(m.runtime.state_file(name), name, eo);
-    const EnsureResult ensured = ensure_mdevs(m.roots, name, profile.mdevs, EnsureMode::create, eo);
+    const EnsureResult ensured = ensure_mdevs(m.host, name, profile.mdevs, EnsureMode::create, eo);
     const auto idx = static_cast<std::size_t>(spec - profile.mdevs.data());
     props = mdev_device_properties(profile, *spec, ensured.mdevs.at(idx));
   } else {
@@ -162,7 +162,7 @@ void add_unplug(CLI::App& app, Action& action) {
   sub->add_option("--timeout", o->timeout_s, "Seconds to wait for the guest (default 10)");
   sub->add_flag("--remove-mdev", o->remove_mdev,
                 "Remove the mdev once unplugged (if mdevrun made it)");
-  sub->callback([o, &action] { action = [o] { return run_unplug(*o); }; });
+  sub->callback([o, &action] { action = [o](const Host& host) { return run_unplug(host, *o); }; });
 }
 
 void add_plug(CLI::App& app, Action& action) {
@@ -170,7 +170,7 @@ void add_plug(CLI::App& app, Action& action) {
   auto* sub = app.add_subcommand("plug", "Plug an unplugged mdev or device back in");
   sub->add_option("name", o->target, "Instance name or profile")->required();
   sub->add_option("device", o->device, "Device id (default: the profile's first mdev)");
-  sub->callback([o, &action] { action = [o] { return run_plug(*o); }; });
+  sub->callback([o, &action] { action = [o](const Host& host) { return run_plug(host, *o); }; });
 }
 
 }  // namespace mdevrun::cli

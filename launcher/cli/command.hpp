@@ -7,9 +7,12 @@
 
 #include <CLI/CLI.hpp>
 
+#include "os/host.hpp"
+
 namespace mdevrun::cli {
 
-using Action = std::function<int()>;
+/// Runs the chosen subcommand on the host read once by run() (Host::from_env).
+using Action = std::function<int(const Host&)>;
 
 void add_start(CLI::App& app, Action& action);
 void add_check(CLI::App& app, Action& action);

@@ -54,11 +54,11 @@ std::optional<int> iommu_group_of(const fs::path& device_dir) {
 
 }  // namespace
 
-std::vector<std::string> list_parent_names(const SysfsRoots& roots) {
-  return sorted_entries(roots.sys / "class" / "mdev_bus");
+std::vector<std::string> list_parent_names(const Host& host) {
+  return sorted_entries(host.sys / "class" / "mdev_bus");
 }
 
-std::optional<MdevType> read_type(const SysfsRoots& roots, std::string_view parent,
+std::optional<MdevType> read_type(const Host& host, std::string_view parent,
                                   std::string_view type) {
   if (parent.empty() || type.empty() || parent.find('/') != std::string_view::npos ||
       type.find('/') != std::string_view::npos || parent == "." || parent == ".." || type == "." ||
@@ -67,7 +67,7 @@ std::optional<MdevType> read_type(const SysfsRoots& roots, std::string_view pare
   MdevType t;
   t.parent = parent;
   t.type = type;
-  t.dir = roots.sys / "class" / "mdev_bus" / parent / "mdev_supported_types" / type;
+  t.dir = host.sys / "class" / "mdev_bus" / parent / "mdev_supported_types" / type;
   const auto available = read_optional(t.dir / "available_instances");
   if (!available) return std::nullopt;  // no such type (or it vanished meanwhile)
   const std::string count = trim(*available);
@@ -86,25 +86,25 @@ std::optional<MdevType> read_type(const SysfsRoots& roots, std::string_view pare
   return t;
 }
 
-std::vector<MdevParent> list_parents(const SysfsRoots& roots) {
+std::vector<MdevParent> list_parents(const Host& host) {
   std::vector<MdevParent> parents;
-  for (const auto& name : list_parent_names(roots)) {
+  for (const auto& name : list_parent_names(host)) {
     MdevParent parent;
     parent.name = name;
-    parent.dir = roots.sys / "class" / "mdev_bus" / name;
+    parent.dir = host.sys / "class" / "mdev_bus" / name;
     for (const auto& type : sorted_entries(parent.dir / "mdev_supported_types"))
-      if (auto t = read_type(roots, name, type)) parent.types.push_back(std::move(*t));
+      if (auto t = read_type(host, name, type)) parent.types.push_back(std::move(*t));
     parents.push_back(std::move(parent));
   }
   return parents;
 }
 
-std::optional<MdevDevice> find_device(const SysfsRoots& roots, std::string_view uuid) {
+std::optional<MdevDevice> find_device(const Host& host, std::string_view uuid) {
   const auto lower = normalize_uuid(uuid);
   if (!lower) return std::nullopt;
   MdevDevice device;
   device.uuid = *lower;
-  device.sysfs_path = roots.sys / "bus" / "mdev" / "devices" / *lower;
+  device.sysfs_path = host.sys / "bus" / "mdev" / "devices" / *lower;
   std::error_code ec;
   const fs::path real = fs::canonical(device.sysfs_path, ec);
   if (ec) return std::nullopt;
@@ -115,11 +115,11 @@ std::optional<MdevDevice> find_device(const SysfsRoots& roots, std::string_view 
   return device;
 }
 
-std::vector<MdevDevice> list_devices(const SysfsRoots& roots) {
+std::vector<MdevDevice> list_devices(const Host& host) {
   std::vector<MdevDevice> devices;
-  for (const auto& entry : sorted_entries(roots.sys / "bus" / "mdev" / "devices"))
+  for (const auto& entry : sorted_entries(host.sys / "bus" / "mdev" / "devices"))
     if (is_uuid(entry))
-      if (auto device = find_device(roots, entry)) devices.push_back(std::move(*device));
+      if (auto device = find_device(host, entry)) devices.push_back(std::move(*device));
   return devices;
 }
 

@@ -1,6 +1,6 @@
 #pragma once
 // What the kernel offers and has: mdev parents (class/mdev_bus), their types with free instance
-// counts, and existing mdevs. Reads only, always below SysfsRoots::sys. Entries whose names are not
+// counts, and existing mdevs. Reads only, always below Host::sys. Entries whose names are not
 // UUIDs (where UUIDs are expected) are ignored, as are types that vanish while being read.
 
 #include <filesystem>
@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-#include "os/sysfs_roots.hpp"
+#include "os/host.hpp"
 
 namespace mdevrun {
 
@@ -39,21 +39,20 @@ struct MdevParent {
 };
 
 /// Names in class/mdev_bus, sorted. Empty when the folder is missing (no mdev driver loaded).
-std::vector<std::string> list_parent_names(const SysfsRoots& roots);
+std::vector<std::string> list_parent_names(const Host& host);
 
 /// Every parent with its types, both sorted. Throws Error(mdev) naming the file when an attribute
 /// exists but cannot be read or parsed.
-std::vector<MdevParent> list_parents(const SysfsRoots& roots);
+std::vector<MdevParent> list_parents(const Host& host);
 
 /// One type of one parent; none when the parent or type does not exist. Throws like list_parents.
-std::optional<MdevType> read_type(const SysfsRoots& roots, std::string_view parent,
-                                  std::string_view type);
+std::optional<MdevType> read_type(const Host& host, std::string_view parent, std::string_view type);
 
 /// The mdev with this UUID (any case), found through bus/mdev/devices/<uuid>: parent from its real
 /// path, type from its mdev_type link, IOMMU group from its iommu_group link. None when absent.
-std::optional<MdevDevice> find_device(const SysfsRoots& roots, std::string_view uuid);
+std::optional<MdevDevice> find_device(const Host& host, std::string_view uuid);
 
 /// All mdevs in bus/mdev/devices, sorted by UUID.
-std::vector<MdevDevice> list_devices(const SysfsRoots& roots);
+std::vector<MdevDevice> list_devices(const Host& host);
 
 }  // namespace mdevrun

@@ -25,8 +25,8 @@ std::string in_quotes(std::string_view text) {
   return "\"" + std::string(text) + "\"";
 }
 
-std::string no_parent_message(const SysfsRoots& roots) {
-  return "no mdev-capable device is registered (" + (roots.sys / "class" / "mdev_bus").string() +
+std::string no_parent_message(const Host& host) {
+  return "no mdev-capable device is registered (" + (host.sys / "class" / "mdev_bus").string() +
          " is empty or missing): load the parent device's mdev driver; run `mdevrun check` for "
          "details";
 }
@@ -83,9 +83,9 @@ std::string no_free_message(std::string_view type, std::string_view parents,
 
 class Ensurer {
  public:
-  Ensurer(const SysfsRoots& roots, std::string_view profile_name, EnsureMode mode,
+  Ensurer(const Host& host, std::string_view profile_name, EnsureMode mode,
           const EnsureOptions& options)
-      : roots_(roots),
+      : host_(host),
         profile_name_(profile_name),
         dry_(mode == EnsureMode::dry_run),
         options_(options) {}
@@ -100,7 +100,7 @@ class Ensurer {
         r.uuid = uuids[i];
         r.type = specs[i].type;
         r.parent = specs[i].parent.value_or("");
-        r.sysfs_path = roots_.sys / "bus" / "mdev" / "devices" / r.uuid;
+        r.sysfs_path = host_.sys / "bus" / "mdev" / "devices" / r.uuid;
         if (dry_) {
           try {
             result_.notes.push_back(resolve(specs[i], r));
@@ -170,7 +170,7 @@ class Ensurer {
 
   // Fills in `r` (reusing or, unless dry, creating the device) and returns a note for dry runs.
   std::string resolve(const MdevSpec& spec, ResolvedMdev& r) {
-    if (auto existing = find_device(roots_, r.uuid)) {
+    if (auto existing = find_device(host_, r.uuid)) {
       if ((spec.parent && *spec.parent != existing->parent) || spec.type != existing->type)
         throw Error(ExitCode::mdev, "mdev " + r.uuid + " already exists as type " +
                                         in_quotes(existing->type) + " on " + existing->parent +
@@ -224,22 +224,22 @@ class Ensurer {
 
   // The type on the named parent, checked: registered, offered, with a free instance.
   std::vector<MdevType> given_parent(const std::string& parent, const std::string& type) const {
-    const auto parents = list_parent_names(roots_);
-    if (parents.empty()) throw Error(ExitCode::mdev, no_parent_message(roots_));
+    const auto parents = list_parent_names(host_);
+    if (parents.empty()) throw Error(ExitCode::mdev, no_parent_message(host_));
     if (std::find(parents.begin(), parents.end(), parent) == parents.end()) {
       std::string message = "mdev parent " + in_quotes(parent) + " is not registered (no " +
-                            (roots_.sys / "class" / "mdev_bus" / parent).string() + ")";
+                            (host_.sys / "class" / "mdev_bus" / parent).string() + ")";
       if (auto suggestion = did_you_mean(parent, parents))
         message += ": did you mean " + in_quotes(*suggestion) + "?";
       else
         message += ": registered parents are " + join(parents) + "; run `mdevrun types`";
       throw Error(ExitCode::mdev, message);
     }
-    auto found = read_type(roots_, parent, type);
+    auto found = read_type(host_, parent, type);
     if (!found) {
       std::vector<std::string> offered;
       std::vector<std::string> elsewhere;
-      for (const auto& p : list_parents(roots_))
+      for (const auto& p : list_parents(host_))
         for (const auto& t : p.types) {
           if (p.name == parent) offered.push_back(t.type);
           if (p.name != parent && t.type == type) elsewhere.push_back(p.name);
@@ -262,8 +262,8 @@ class Ensurer {
 
   // Every parent offering `type` with a free instance, in sorted parent order.
   std::vector<MdevType> offering_parents(const std::string& type) const {
-    const auto parents = list_parents(roots_);
-    if (parents.empty()) throw Error(ExitCode::mdev, no_parent_message(roots_));
+    const auto parents = list_parents(host_);
+    if (parents.empty()) throw Error(ExitCode::mdev, no_parent_message(host_));
     std::vector<MdevType> offering;
     std::set<std::string> all_types;
     for (const auto& p : parents)
@@ -294,7 +294,7 @@ class Ensurer {
   // Checks that the device, its IOMMU group and its /dev/vfio node are there (bounded wait for
   // the node: udev may still be creating it).
   void confirm(ResolvedMdev& r) const {
-    const auto device = find_device(roots_, r.uuid);
+    const auto device = find_device(host_, r.uuid);
     if (!device)
       throw Error(ExitCode::mdev, "mdev " + r.uuid + " did not appear at " + r.sysfs_path.string() +
                                       ": check the kernel log (dmesg)");
@@ -305,7 +305,7 @@ class Ensurer {
                                       (r.sysfs_path / "iommu_group").string() +
                                       "): check that the vfio and vfio_iommu_type1 modules are "
                                       "loaded and the parent driver supports vfio");
-    const fs::path node = roots_.vfio_node(*r.iommu_group);
+    const fs::path node = host_.vfio_node(*r.iommu_group);
     const auto deadline = Clock::now() + options_.vfio_node_timeout;
     std::error_code ec;
     while (!fs::exists(node, ec)) {
@@ -324,7 +324,7 @@ class Ensurer {
     std::string failures;
     for (auto it = created_now_.rbegin(); it != created_now_.rend(); ++it) {
       try {
-        remove_mdev(roots_, *it, options_.rollback);
+        remove_mdev(host_, *it, options_.rollback);
       } catch (const std::exception& e) {
         failures += std::string("; ") + e.what();
       }
@@ -345,7 +345,7 @@ class Ensurer {
   std::string rollback_failures_;
 
  private:
-  const SysfsRoots& roots_;
+  const Host& host_;
   std::string_view profile_name_;
   bool dry_;
   const EnsureOptions& options_;
@@ -356,10 +356,10 @@ class Ensurer {
 
 }  // namespace
 
-EnsureResult ensure_mdevs(const SysfsRoots& roots, std::string_view profile_name,
+EnsureResult ensure_mdevs(const Host& host, std::string_view profile_name,
                           const std::vector<MdevSpec>& specs, EnsureMode mode,
                           const EnsureOptions& options) {
-  Ensurer ensurer(roots, profile_name, mode, options);
+  Ensurer ensurer(host, profile_name, mode, options);
   try {
     return ensurer.run(specs);
   } catch (const Error& e) {

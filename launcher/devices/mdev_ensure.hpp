@@ -18,7 +18,7 @@
 #include "devices/mdev_remove.hpp"
 #include "devices/resolved_mdev.hpp"
 #include "os/file_lock.hpp"
-#include "os/sysfs_roots.hpp"
+#include "os/host.hpp"
 #include "profile/profile.hpp"
 
 namespace mdevrun {
@@ -58,7 +58,7 @@ struct EnsureResult {
 /// group or /dev/vfio node; Error(permission) when sysfs may not be written; Error(busy) when
 /// another launcher holds a UUID's lock; Error(usage) when two specs share a UUID. Before throwing,
 /// devices created by this call are removed again and the recorder told so.
-EnsureResult ensure_mdevs(const SysfsRoots& roots, std::string_view profile_name,
+EnsureResult ensure_mdevs(const Host& host, std::string_view profile_name,
                           const std::vector<MdevSpec>& specs, EnsureMode mode,
                           const EnsureOptions& options = {});
 

@@ -47,11 +47,10 @@ BoundedWrite write_bounded(const fs::path& path, std::string_view value,
   return {*status >= 0 && *status < 128 ? *status : EINTR, false};
 }
 
-std::string holders_of(const SysfsRoots& roots, const std::optional<int>& group,
-                       const RemoveOptions& options) {
+std::string holders_of(const Host& host, const std::optional<int>& group) {
   if (!group) return "the device has no IOMMU group, so its users cannot be named";
-  const fs::path node = roots.vfio_node(*group);
-  const auto holders = find_node_holders(node, options.proc_root);
+  const fs::path node = host.vfio_node(*group);
+  const auto holders = find_node_holders(node, host.proc);
   if (holders.empty())
     return "no process visible to this user holds " + node.string() +
            " (as root all processes are visible)";
@@ -60,29 +59,27 @@ std::string holders_of(const SysfsRoots& roots, const std::optional<int>& group,
 
 }  // namespace
 
-bool remove_mdev(const SysfsRoots& roots, std::string_view uuid_text,
-                 const RemoveOptions& options) {
+bool remove_mdev(const Host& host, std::string_view uuid_text, const RemoveOptions& options) {
   const std::string uuid = normalize_uuid(uuid_text).value_or(std::string(uuid_text));
-  const auto device = find_device(roots, uuid);
+  const auto device = find_device(host, uuid);
   if (!device) return false;
   const fs::path remove_file = device->sysfs_path / "remove";
   const BoundedWrite result = write_bounded(remove_file, "1", options.timeout);
   if (result.timed_out)
     throw Error(ExitCode::busy, "removing mdev " + uuid + " did not finish within " +
                                     format_seconds(options.timeout) + ": " +
-                                    holders_of(roots, device->iommu_group, options) +
+                                    holders_of(host, device->iommu_group) +
                                     "; stop it, then remove the mdev again");
   const int error = result.error;
   if (error == 0 || error == ENOENT || error == ENODEV) {
-    if (!find_device(roots, uuid)) return error == 0;
+    if (!find_device(host, uuid)) return error == 0;
     if (error == 0)
       throw Error(ExitCode::mdev, "mdev " + uuid + " is still present after writing " +
                                       remove_file.string() + ": check the kernel log (dmesg)");
   }
   if (error == EBUSY)
     throw Error(ExitCode::busy, "cannot remove mdev " + uuid + ": it is in use (EBUSY); " +
-                                    holders_of(roots, device->iommu_group, options) +
-                                    "; stop it first");
+                                    holders_of(host, device->iommu_group) + "; stop it first");
   if (error == EACCES || error == EPERM)
     throw Error(ExitCode::permission, "cannot remove mdev " + uuid + ": no permission to write " +
                                           remove_file.string() + " (" + errno_name(error) +
@@ -93,7 +90,7 @@ bool remove_mdev(const SysfsRoots& roots, std::string_view uuid_text,
 }
 
 std::vector<RemoveOutcome> remove_owned_mdevs(const std::vector<MdevRecord>& records,
-                                              const SysfsRoots& roots, const RemoveOptions& options,
+                                              const Host& host, const RemoveOptions& options,
                                               bool force) {
   std::vector<RemoveOutcome> outcomes;
   for (const auto& m : records) outcomes.push_back({m, RemoveResult::kept});
@@ -102,8 +99,8 @@ std::vector<RemoveOutcome> remove_owned_mdevs(const std::vector<MdevRecord>& rec
   for (auto it = outcomes.rbegin(); it != outcomes.rend(); ++it) {
     if (!it->mdev.created && !force) continue;
     try {
-      it->result = remove_mdev(roots, it->mdev.uuid, options) ? RemoveResult::removed
-                                                              : RemoveResult::already_gone;
+      it->result = remove_mdev(host, it->mdev.uuid, options) ? RemoveResult::removed
+                                                             : RemoveResult::already_gone;
     } catch (const Error& e) {
       if (!first)
         first = e;

@@ -11,20 +11,19 @@
 #include <vector>
 
 #include "devices/mdev_record.hpp"
-#include "os/sysfs_roots.hpp"
+#include "os/host.hpp"
 
 namespace mdevrun {
 
 struct RemoveOptions {
-  std::chrono::milliseconds timeout{10000};   ///< bound on one write to `remove`
-  std::filesystem::path proc_root = "/proc";  ///< where to look for holders of /dev/vfio/N
+  std::chrono::milliseconds timeout{10000};  ///< bound on one write to `remove`
 };
 
 /// Removes the mdev `uuid`. Returns true when it was removed, false when it did not exist (nothing
 /// to do). Throws Error(busy) when the kernel says EBUSY or the write did not finish within the
 /// timeout (the message names the processes holding its /dev/vfio node), Error(permission) on
 /// EACCES/EPERM, Error(mdev) otherwise.
-bool remove_mdev(const SysfsRoots& roots, std::string_view uuid, const RemoveOptions& options = {});
+bool remove_mdev(const Host& host, std::string_view uuid, const RemoveOptions& options = {});
 
 enum class RemoveResult { removed, already_gone, kept };
 
@@ -38,8 +37,7 @@ struct RemoveOutcome {
 /// record) counts as success. Tries every device; if any failed, throws the first failure's Error
 /// with the others' messages appended. Returns one outcome per recorded mdev, in record order.
 std::vector<RemoveOutcome> remove_owned_mdevs(const std::vector<MdevRecord>& records,
-                                              const SysfsRoots& roots,
-                                              const RemoveOptions& options = {},
+                                              const Host& host, const RemoveOptions& options = {},
                                               bool force = false);
 
 }  // namespace mdevrun

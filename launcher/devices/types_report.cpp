@@ -5,9 +5,9 @@
 
 namespace mdevrun {
 
-std::string format_types_table(const std::vector<MdevParent>& parents, const SysfsRoots& roots) {
+std::string format_types_table(const std::vector<MdevParent>& parents, const Host& host) {
   if (parents.empty())
-    return "no mdev-capable device is registered (" + (roots.sys / "class" / "mdev_bus").string() +
+    return "no mdev-capable device is registered (" + (host.sys / "class" / "mdev_bus").string() +
            " is empty or missing): load a mediated-device driver; run `mdevrun check` for "
            "details\n";
   using Row = std::array<std::string, 7>;

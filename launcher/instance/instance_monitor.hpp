@@ -8,21 +8,21 @@
 
 #include "instance/runtime_dir.hpp"
 #include "instance/state_file.hpp"
-#include "os/sysfs_roots.hpp"
+#include "os/host.hpp"
 #include "qmp/blocking_client.hpp"
 
 namespace mdevrun {
 
 struct InstanceMonitor {
   RuntimeDir runtime;
-  SysfsRoots roots;
+  Host host;
   InstanceState state;
   std::unique_ptr<qmp::blocking_client> qmp;
 };
 
 /// Finds the running instance `name_or_profile` and connects to its CLI monitor within `timeout`.
 /// Throws Error(not_found) when it does not run, Error(connect/timeout) when qemu does not answer.
-InstanceMonitor connect_instance(const std::string& name_or_profile,
+InstanceMonitor connect_instance(const Host& host, const std::string& name_or_profile,
                                  std::chrono::milliseconds timeout);
 
 }  // namespace mdevrun

@@ -14,20 +14,20 @@ namespace mdevrun {
 namespace fs = std::filesystem;
 namespace {
 
-std::string read_cmdline(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/cmdline", std::ios::binary);
+std::string read_cmdline(const Host& host, pid_t pid) {
+  std::ifstream in(host.proc / std::to_string(pid) / "cmdline", std::ios::binary);
   return {std::istreambuf_iterator<char>(in), {}};
 }
 
 // A pid can be reused: only a process whose argv names this instance's monitor is its qemu.
-bool is_instance_qemu(pid_t pid, const fs::path& qmp_socket) {
-  return read_cmdline(pid).find(qmp_socket.string()) != std::string::npos;
+bool is_instance_qemu(const Host& host, pid_t pid, const fs::path& qmp_socket) {
+  return read_cmdline(host, pid).find(qmp_socket.string()) != std::string::npos;
 }
 
-void kill_and_wait(pid_t pid, const fs::path& qmp_socket) {
-  if (!is_instance_qemu(pid, qmp_socket)) return;
+void kill_and_wait(const Host& host, pid_t pid, const fs::path& qmp_socket) {
+  if (!is_instance_qemu(host, pid, qmp_socket)) return;
   ::kill(pid, SIGKILL);
-  for (int i = 0; i < 500 && is_instance_qemu(pid, qmp_socket); ++i)
+  for (int i = 0; i < 500 && is_instance_qemu(host, pid, qmp_socket); ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
 }
 
@@ -43,19 +43,20 @@ std::string instance_name_from_arg(const std::string& arg) {
   return load_profile(arg).name;
 }
 
-bool instance_qemu_alive(const RuntimeDir& runtime, const InstanceState& state) {
-  return state.qemu_pid && is_instance_qemu(*state.qemu_pid, runtime.qmp_socket(state.name));
+bool instance_qemu_alive(const Host& host, const InstanceState& state) {
+  return state.qemu_pid &&
+         is_instance_qemu(host, *state.qemu_pid, RuntimeDir::of(host).qmp_socket(state.name));
 }
 
-bool instance_running(const RuntimeDir& runtime, const std::string& name) {
+bool instance_running(const Host& host, const std::string& name) {
+  const RuntimeDir runtime = RuntimeDir::of(host);
   if (!fs::exists(runtime.locks_dir())) return false;
   auto lock = FileLock::try_lock(runtime.instance_lock(name));
   return !lock.has_value();
 }
 
-std::optional<std::string> clean_stale_instance_locked(const RuntimeDir& runtime,
-                                                       const SysfsRoots& roots,
-                                                       const std::string& name) {
+std::optional<std::string> clean_stale_instance_locked(const Host& host, const std::string& name) {
+  const RuntimeDir runtime = RuntimeDir::of(host);
   if (!fs::exists(runtime.instance_dir(name))) return std::nullopt;
   std::string what = "cleaned up instance " + name + " left behind by a supervisor that died";
   std::optional<InstanceState> state;
@@ -66,8 +67,8 @@ std::optional<std::string> clean_stale_instance_locked(const RuntimeDir& runtime
   }
   if (state) {
     if (state->supervisor_pid) what += " (pid " + std::to_string(*state->supervisor_pid) + ")";
-    if (state->qemu_pid) kill_and_wait(*state->qemu_pid, runtime.qmp_socket(name));
-    const auto outcomes = remove_owned_mdevs(state->mdevs, roots);
+    if (state->qemu_pid) kill_and_wait(host, *state->qemu_pid, runtime.qmp_socket(name));
+    const auto outcomes = remove_owned_mdevs(state->mdevs, host);
     for (const auto& o : outcomes)
       if (o.result == RemoveResult::removed) what += "; removed mdev " + o.mdev.uuid;
     // The dead supervisor's per-UUID lock files: taking and releasing one unlinks it (unless a
@@ -78,18 +79,18 @@ std::optional<std::string> clean_stale_instance_locked(const RuntimeDir& runtime
   return what;
 }
 
-std::optional<std::string> clean_stale_instance(const RuntimeDir& runtime, const SysfsRoots& roots,
-                                                const std::string& name) {
+std::optional<std::string> clean_stale_instance(const Host& host, const std::string& name) {
+  const RuntimeDir runtime = RuntimeDir::of(host);
   if (!fs::exists(runtime.instance_dir(name))) return std::nullopt;
   runtime.ensure_locks_dir();
   auto lock = FileLock::try_lock(runtime.instance_lock(name));
   if (!lock) return std::nullopt;  // alive
-  return clean_stale_instance_locked(runtime, roots, name);
+  return clean_stale_instance_locked(host, name);
 }
 
-InstanceState running_instance_state(const RuntimeDir& runtime, const SysfsRoots& roots,
-                                     const std::string& name) {
-  if (auto cleaned = clean_stale_instance(runtime, roots, name))
+InstanceState running_instance_state(const Host& host, const std::string& name) {
+  const RuntimeDir runtime = RuntimeDir::of(host);
+  if (auto cleaned = clean_stale_instance(host, name))
     throw Error(ExitCode::not_found, "instance " + name + " is not running; " + *cleaned);
   // Not stale: the folder is either absent or held by a live supervisor, so no second lock probe.
   const std::optional<InstanceState> state = load_state(runtime.state_file(name));

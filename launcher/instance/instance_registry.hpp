@@ -8,7 +8,7 @@
 
 #include "instance/runtime_dir.hpp"
 #include "instance/state_file.hpp"
-#include "os/sysfs_roots.hpp"
+#include "os/host.hpp"
 
 namespace mdevrun {
 
@@ -16,27 +16,26 @@ namespace mdevrun {
 /// ".json"). Throws Error(usage) for a bad profile.
 std::string instance_name_from_arg(const std::string& arg);
 
+// Each function finds the runtime directory through `host` (RuntimeDir::of: Error(failure) when
+// the host has none) and reads /proc below host.proc.
+
 /// True while the instance's qemu (its recorded pid, still running with this instance's monitor
 /// in its argv) is alive.
-bool instance_qemu_alive(const RuntimeDir& runtime, const InstanceState& state);
+bool instance_qemu_alive(const Host& host, const InstanceState& state);
 
 /// True while a supervisor holds the instance's lock.
-bool instance_running(const RuntimeDir& runtime, const std::string& name);
+bool instance_running(const Host& host, const std::string& name);
 
 /// The state of a running instance. Throws Error(not_found) when none runs under that name (a
 /// stale one is cleaned up first and said so in the message).
-InstanceState running_instance_state(const RuntimeDir& runtime, const SysfsRoots& roots,
-                                     const std::string& name);
+InstanceState running_instance_state(const Host& host, const std::string& name);
 
 /// If `name` has a runtime folder but no live supervisor: kills its qemu (only if that pid is
 /// still the instance's qemu), removes the mdevs it created, deletes the folder. Returns a one-line
 /// description of what was cleaned, or none when there was nothing stale.
-std::optional<std::string> clean_stale_instance(const RuntimeDir& runtime, const SysfsRoots& roots,
-                                                const std::string& name);
+std::optional<std::string> clean_stale_instance(const Host& host, const std::string& name);
 
 /// Same as above for a caller that already holds the instance lock (the next `start`).
-std::optional<std::string> clean_stale_instance_locked(const RuntimeDir& runtime,
-                                                       const SysfsRoots& roots,
-                                                       const std::string& name);
+std::optional<std::string> clean_stale_instance_locked(const Host& host, const std::string& name);
 
 }  // namespace mdevrun

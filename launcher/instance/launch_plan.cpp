@@ -1,7 +1,7 @@
 #include "instance/launch_plan.hpp"
 
 #include "devices/mdev_ensure.hpp"
-#include "os/sysfs_roots.hpp"
+#include "os/host.hpp"
 
 namespace mdevrun {
 
@@ -11,11 +11,10 @@ QemuRuntimePaths qemu_runtime_paths(const RuntimeDir& runtime, const std::string
           dir / "spice.sock"};
 }
 
-LaunchPlan plan_dry_run(Profile profile) {
+LaunchPlan plan_dry_run(const Host& host, Profile profile) {
   LaunchPlan plan;
-  plan.paths = qemu_runtime_paths(RuntimeDir::from_env(), profile.name);
-  EnsureResult ensured =
-      ensure_mdevs(SysfsRoots::from_env(), profile.name, profile.mdevs, EnsureMode::dry_run);
+  plan.paths = qemu_runtime_paths(RuntimeDir::of(host), profile.name);
+  EnsureResult ensured = ensure_mdevs(host, profile.name, profile.mdevs, EnsureMode::dry_run);
   plan.mdevs = std::move(ensured.mdevs);
   plan.notes = std::move(ensured.notes);
   plan.argv = build_qemu_argv(profile, plan.mdevs, plan.paths);

@@ -26,6 +26,6 @@ QemuRuntimePaths qemu_runtime_paths(const RuntimeDir& runtime, const std::string
 
 /// Reads the host but changes nothing: resolves the mdevs read-only, checks the profile's files and
 /// builds the argv.
-LaunchPlan plan_dry_run(Profile profile);
+LaunchPlan plan_dry_run(const Host& host, Profile profile);
 
 }  // namespace mdevrun

@@ -45,16 +45,6 @@ void check_instance_name(std::string_view name) {
                     "and not \"locks\"");
 }
 
-RuntimeDir RuntimeDir::from_env() {
-  if (const char* dir = std::getenv("MDEVRUN_RUNTIME_DIR"); dir && *dir) return RuntimeDir(dir);
-  if (::geteuid() == 0) return RuntimeDir("/run/mdevrun");
-  if (const char* xdg = std::getenv("XDG_RUNTIME_DIR"); xdg && *xdg)
-    return RuntimeDir(fs::path(xdg) / "mdevrun");
-  throw Error(ExitCode::failure,
-              "no runtime directory: XDG_RUNTIME_DIR is not set; set it (or MDEVRUN_RUNTIME_DIR) "
-              "to a private writable folder");
-}
-
 fs::path RuntimeDir::instance_dir(std::string_view name) const {
   return parent_ / name;
 }

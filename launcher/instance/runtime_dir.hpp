@@ -2,8 +2,8 @@
 // The runtime directory: per-instance folders (sockets, log, state file) and the lock files that
 // keep two launchers off one instance or one mdev. Layout (README "Runtime layout"):
 //
-//   <parent>/                      $MDEVRUN_RUNTIME_DIR, else /run/mdevrun (root), else
-//                                  $XDG_RUNTIME_DIR/mdevrun; mode 0700
+//   <parent>/                      Host::runtime: $MDEVRUN_RUNTIME_DIR, else /run/mdevrun
+//                                  (root), else $XDG_RUNTIME_DIR/mdevrun; mode 0700
 //   <parent>/<name>/               one per running instance, mode 0700: qmp.sock, qmp-cli.sock,
 //                                  qemu.log, state.json
 //   <parent>/locks/<uuid>.lock     one per mdev in use (shared by all instances)
@@ -17,16 +17,17 @@
 #include <string_view>
 #include <vector>
 
+#include "os/host.hpp"
+
 namespace mdevrun {
 
 class RuntimeDir {
  public:
   explicit RuntimeDir(std::filesystem::path parent) : parent_(std::move(parent)) {}
 
-  /// $MDEVRUN_RUNTIME_DIR if set and non-empty; for root /run/mdevrun; otherwise
-  /// $XDG_RUNTIME_DIR/mdevrun. Throws Error(failure) when none applies (a non-root user without
-  /// XDG_RUNTIME_DIR).
-  static RuntimeDir from_env();
+  /// The host's runtime directory (Host::runtime_parent(): throws Error(failure) when it has
+  /// none).
+  static RuntimeDir of(const Host& host) { return RuntimeDir(host.runtime_parent()); }
 
   const std::filesystem::path& parent() const noexcept { return parent_; }
   std::filesystem::path instance_dir(std::string_view name) const;

@@ -37,7 +37,7 @@ std::string describe_status(int status) {
 Supervisor::Supervisor(Profile profile, SupervisorOptions options)
     : profile_(std::move(profile)),
       opts_(std::move(options)),
-      runtime_(opts_.runtime ? *opts_.runtime : RuntimeDir::from_env()),
+      runtime_(RuntimeDir::of(opts_.host)),
       stop_timer_(ioc_) {}
 
 Supervisor::~Supervisor() {
@@ -90,7 +90,7 @@ void Supervisor::start_steps() {
                     "`, or give this profile another name");
   }
   cleaned_ = false;
-  if (auto note = clean_stale_instance_locked(runtime_, opts_.roots, name))
+  if (auto note = clean_stale_instance_locked(opts_.host, name))
     std::cerr << "mdevrun: " << *note << "\n";
 
   runtime_.create_instance_dir(name);
@@ -108,7 +108,7 @@ void Supervisor::start_steps() {
   eo.lock_dir = runtime_.locks_dir();
   record_ownership_in(state_file, name, eo);
   eo.rollback = opts_.remove;
-  ensured_ = ensure_mdevs(opts_.roots, name, profile_.mdevs, EnsureMode::create, eo);
+  ensured_ = ensure_mdevs(opts_.host, name, profile_.mdevs, EnsureMode::create, eo);
 
   const QemuRuntimePaths paths = qemu_runtime_paths(runtime_, name);
   if (profile_.firmware.type == "uefi" && profile_.firmware.vars.empty()) {
@@ -209,7 +209,7 @@ void Supervisor::throw_start_failure() {
   if (lines.empty()) msg += " and printed nothing";
   for (std::size_t i = first; i < lines.size(); ++i) msg += "\n  | " + lines[i];
   const auto hint = hint_for_qemu_failure(lines, [this](int group) {
-    return describe_holders(find_node_holders(opts_.roots.vfio_node(group)));
+    return describe_holders(find_node_holders(opts_.host.vfio_node(group), opts_.host.proc));
   });
   if (hint) msg += "\nhint: " + *hint;
   throw Error(ExitCode::qemu_start, msg);
@@ -309,7 +309,7 @@ void Supervisor::cleanup() noexcept {
     }
     if (state) {
       try {
-        remove_owned_mdevs(state->mdevs, opts_.roots, opts_.remove);
+        remove_owned_mdevs(state->mdevs, opts_.host, opts_.remove);
       } catch (const Error& e) {
         cleanup_errors_.push_back(e.what());
         std::cerr << "mdevrun: " << e.what() << "\n";

@@ -4,7 +4,7 @@
 // directory deleted. The `mdevrun start` command is a thin shell around it, and C++ test suites
 // use it directly, like qemu's QEMUMachine:
 //
-//   Supervisor vm(load_profile("vm.json"), {});
+//   Supervisor vm(load_profile("vm.json"), {.host = Host::from_env()});
 //   vm.start();                                  // throws Error; leaves nothing behind on failure
 //   qmp::blocking_client c; c.connect(vm.cli_socket().string());
 //   ...
@@ -30,7 +30,7 @@
 #include "devices/mdev_remove.hpp"
 #include "instance/runtime_dir.hpp"
 #include "os/file_lock.hpp"
-#include "os/sysfs_roots.hpp"
+#include "os/host.hpp"
 #include "profile/profile.hpp"
 #include "qemu/qemu_process.hpp"
 
@@ -41,8 +41,7 @@ class client;
 namespace mdevrun {
 
 struct SupervisorOptions {
-  SysfsRoots roots = SysfsRoots::from_env();
-  std::optional<RuntimeDir> runtime;               ///< none: RuntimeDir::from_env()
+  Host host;  ///< sysfs, /dev, /proc and the runtime directory (needs host.runtime)
   bool echo_qemu_output = false;                   ///< also copy qemu's output to our stderr
   std::chrono::milliseconds start_timeout{30000};  ///< spawn to qmp_capabilities reply
   std::chrono::milliseconds escalate_after{5000};  ///< quit -> SIGTERM -> SIGKILL steps

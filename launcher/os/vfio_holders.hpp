@@ -20,7 +20,7 @@ struct NodeHolder {
 /// /proc/PID/fd, also when the node was deleted since), sorted by pid. Processes whose fd folder
 /// cannot be read (permission, exited meanwhile) are skipped. `proc_root` stands for /proc.
 std::vector<NodeHolder> find_node_holders(const std::filesystem::path& node,
-                                          const std::filesystem::path& proc_root = "/proc");
+                                          const std::filesystem::path& proc_root);
 
 /// "pid 123 (qemu-system-x86: qemu-system-x86_64 -name vm ...)", several joined with ", ";
 /// "no process" when empty.

@@ -111,8 +111,8 @@ class Lifecycle : public ::testing::Test {
 
   SupervisorOptions options() {
     SupervisorOptions o;
-    o.roots = sysfs_->roots();
-    o.runtime = RuntimeDir(dir_ / "run");
+    o.host = sysfs_->host();
+    o.host.runtime = dir_ / "run";
     o.start_timeout = 60s;
     o.escalate_after = 3s;
     o.remove.timeout = 5s;

@@ -89,8 +89,7 @@ class HostChecksTest : public FuseTest {
 
   HostView view() {
     HostView h;
-    h.roots = {sys(), fake().dev()};
-    h.proc = host_dir_ / "proc";
+    h.paths = {.sys = sys(), .dev = fake().dev(), .proc = host_dir_ / "proc"};
     h.getenv = [this](const std::string& name) -> std::optional<std::string> {
       const auto it = env_.find(name);
       if (it == env_.end()) return std::nullopt;
@@ -133,7 +132,7 @@ class HostChecksTest : public FuseTest {
   }
 
   void create_gpu() {
-    ensure_mdevs(fake().roots(), profile_.name, profile_.mdevs, EnsureMode::create);
+    ensure_mdevs(fake().host(), profile_.name, profile_.mdevs, EnsureMode::create);
   }
 
   fs::path host_dir_;
@@ -413,7 +412,7 @@ TEST_F(HostChecksTest, ExistingMdevOfAnotherType) {
   good_host();
   auto other = profile_.mdevs;
   other[0].type = "i915-GVTg_V4_8";
-  ensure_mdevs(fake().roots(), "desk", other, EnsureMode::create);
+  ensure_mdevs(fake().host(), "desk", other, EnsureMode::create);
   EXPECT_EQ(line(run(), "mdev:gpu0"),
             "FAIL  mdev gpu0: 4dd50f26-ec08-11e8-b838-4bc3356865b6 exists as i915-GVTg_V4_8 on "
             "0000:00:02.0, the profile wants i915-GVTg_V4_4 on 0000:00:02.0. Fix: remove it (echo "
@@ -585,7 +584,7 @@ TEST_F(HostChecksTest, RealQemu) {
   good_host();
   profile_.display.backend = "egl-headless";
   HostView h = view();
-  h.run_qemu = HostView::from_env().run_qemu;
+  h.run_qemu = HostView::of(Host::from_env()).run_qemu;
   const auto results = run_host_checks(h, &profile_);
   EXPECT_THAT(line(results, "qemu"), HasSubstr("PASS  qemu: qemu-system-x86_64 7.2."));
   EXPECT_EQ(line(results, "qemu-vfio-pci"), "PASS  qemu vfio-pci: offers sysfsdev and display");

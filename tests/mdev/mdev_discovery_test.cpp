@@ -16,7 +16,7 @@ using MdevDiscoveryTest = FuseTest;
 
 TEST_F(MdevDiscoveryTest, ListsParentsAndTypesSortedWithTheirAttributes) {
   mount(kernel_like_config());
-  const auto parents = list_parents(fake().roots());
+  const auto parents = list_parents(fake().host());
   ASSERT_EQ(parents.size(), 4u);
   EXPECT_EQ(parents[0].name, "0000:00:02.0");
   EXPECT_EQ(parents[1].name, "mbochs");
@@ -36,7 +36,7 @@ TEST_F(MdevDiscoveryTest, ListsParentsAndTypesSortedWithTheirAttributes) {
   EXPECT_EQ(tty.type, "mtty-1");
   EXPECT_EQ(tty.name, "Single port serial");
   EXPECT_EQ(tty.description, std::nullopt);
-  EXPECT_EQ(list_parent_names(fake().roots()),
+  EXPECT_EQ(list_parent_names(fake().host()),
             (std::vector<std::string>{"0000:00:02.0", "mbochs", "mdpy", "mtty"}));
 }
 
@@ -45,30 +45,30 @@ TEST_F(MdevDiscoveryTest, FindsAnExistingDevicesParentTypeAndGroupThroughItsLink
   config["devices"] = {{{"uuid", kUuid2}, {"parent", "mdpy"}, {"type", "mdpy-xga"}},
                        {{"uuid", kUuid1}, {"parent", "mdpy"}, {"type", "mdpy-xga"}}};
   mount(config);
-  const auto device = find_device(fake().roots(), "4DD50F26-EC08-11E8-B838-4BC3356865B6");
+  const auto device = find_device(fake().host(), "4DD50F26-EC08-11E8-B838-4BC3356865B6");
   ASSERT_TRUE(device);
   EXPECT_EQ(device->uuid, kUuid1);
   EXPECT_EQ(device->parent, "mdpy");
   EXPECT_EQ(device->type, "mdpy-xga");
   EXPECT_EQ(device->iommu_group, 21);  // created second
   EXPECT_EQ(device->sysfs_path, fake().sys() / "bus/mdev/devices" / kUuid1);
-  const auto type = read_type(fake().roots(), "mdpy", "mdpy-xga");
+  const auto type = read_type(fake().host(), "mdpy", "mdpy-xga");
   ASSERT_TRUE(type);
   EXPECT_EQ(type->devices, (std::vector<std::string>{kUuid1, kUuid2}));
   EXPECT_EQ(type->available_instances, 2);
-  const auto all = list_devices(fake().roots());
+  const auto all = list_devices(fake().host());
   ASSERT_EQ(all.size(), 2u);
   EXPECT_EQ(all[0].uuid, kUuid1);
   EXPECT_EQ(all[1].iommu_group, 20);
-  EXPECT_FALSE(find_device(fake().roots(), "00000000-0000-4000-8000-000000000001"));
-  EXPECT_FALSE(find_device(fake().roots(), "not-a-uuid"));
+  EXPECT_FALSE(find_device(fake().host(), "00000000-0000-4000-8000-000000000001"));
+  EXPECT_FALSE(find_device(fake().host(), "not-a-uuid"));
 }
 
 TEST_F(MdevDiscoveryTest, AHostWithoutParentsHasNothing) {
   mount({{"parents", nlohmann::json::array()}});
-  EXPECT_TRUE(list_parents(fake().roots()).empty());
-  EXPECT_TRUE(list_devices(fake().roots()).empty());
-  EXPECT_FALSE(read_type(fake().roots(), "mtty", "mtty-1"));
+  EXPECT_TRUE(list_parents(fake().host()).empty());
+  EXPECT_TRUE(list_devices(fake().host()).empty());
+  EXPECT_FALSE(read_type(fake().host(), "mtty", "mtty-1"));
   EXPECT_TRUE(list_parents({fake().dir() / "no-such-sys", fake().dev()}).empty());
 }
 

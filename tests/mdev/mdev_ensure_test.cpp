@@ -52,7 +52,7 @@ class MdevEnsureTest : public FuseTest {
     return o;
   }
   EnsureResult ensure(const std::vector<MdevSpec>& specs, EnsureMode mode = EnsureMode::create) {
-    return ensure_mdevs(fake().roots(), "desk", specs, mode, options());
+    return ensure_mdevs(fake().host(), "desk", specs, mode, options());
   }
   Error ensure_error(const std::vector<MdevSpec>& specs) {
     auto e = error_of([&] { ensure(specs); });
@@ -81,7 +81,7 @@ TEST_F(MdevEnsureTest, CreatesTheDeviceWithTheGivenUuidAndConfirmsItsNode) {
     ASSERT_EQ(result.locks.size(), 1u);
     EXPECT_EQ(result.locks[0].path(), runtime().mdev_lock(kUuid1));
     EXPECT_EQ(read_lock_holder(runtime().mdev_lock(kUuid1)), ::getpid());
-    EXPECT_TRUE(find_device(fake().roots(), kUuid1));
+    EXPECT_TRUE(find_device(fake().host(), kUuid1));
     const auto state = load_state(runtime().state_file("vm"));
     ASSERT_TRUE(state);
     EXPECT_EQ(state->name, "vm");
@@ -101,7 +101,7 @@ TEST_F(MdevEnsureTest, ReusesADeviceOfTheSameParentAndTypeWithoutOwningIt) {
   EXPECT_EQ(creates(), 1);  // only the one from the config
   EXPECT_FALSE(load_state(runtime().state_file("vm"))->mdevs[0].created);
   // Without a parent in the profile, the device's own parent is taken.
-  const auto again = ensure_mdevs(fake().roots(), "desk", {spec("serial0", {}, "mtty-1", kUuid1)},
+  const auto again = ensure_mdevs(fake().host(), "desk", {spec("serial0", {}, "mtty-1", kUuid1)},
                                   EnsureMode::create, {});
   EXPECT_EQ(again.mdevs[0].parent, "mtty");
 }
@@ -127,7 +127,7 @@ TEST_F(MdevEnsureTest, WithoutAUuidDerivesAStableOneSoRerunsReuseTheDevice) {
     EXPECT_EQ(first.mdevs[0].uuid, uuid);
     EXPECT_TRUE(first.mdevs[0].created);
   }
-  const auto second = ensure_mdevs(fake().roots(), "desk", {spec("gpu0", "mdpy", "mdpy-vga")},
+  const auto second = ensure_mdevs(fake().host(), "desk", {spec("gpu0", "mdpy", "mdpy-vga")},
                                    EnsureMode::create, {});
   EXPECT_EQ(second.mdevs[0].uuid, uuid);
   EXPECT_FALSE(second.mdevs[0].created);
@@ -142,7 +142,7 @@ TEST_F(MdevEnsureTest, AnUpperCaseUuidInTheProfileIsUsedInLowerCase) {
   const auto result =
       ensure({spec("gpu0", "mbochs", "mbochs-1", "4DD50F26-EC08-11E8-B838-4BC3356865B6")});
   EXPECT_EQ(result.mdevs[0].uuid, kUuid1);
-  EXPECT_TRUE(find_device(fake().roots(), kUuid1));
+  EXPECT_TRUE(find_device(fake().host(), kUuid1));
   EXPECT_TRUE(fs::exists(runtime().mdev_lock(kUuid1)));
 }
 
@@ -150,7 +150,7 @@ TEST_F(MdevEnsureTest, AutoPickTakesTheFirstSortedParentWithAFreeInstance) {
   mount(three_parents(0, 1, 1));
   const auto result = ensure({spec("d", {}, "t", kUuid1)});
   EXPECT_EQ(result.mdevs[0].parent, "parent-b");
-  EXPECT_EQ(find_device(fake().roots(), kUuid1)->parent, "parent-b");
+  EXPECT_EQ(find_device(fake().host(), kUuid1)->parent, "parent-b");
 }
 
 TEST_F(MdevEnsureTest, AutoPickMovesOnWhenTheInstanceIsGoneByTheTimeOfTheWrite) {
@@ -280,7 +280,7 @@ TEST_P(CreateErrnoTest, MapsTheKernelsErrnoToAClearMessage) {
   EXPECT_EQ(e.code(), GetParam().code);
   EXPECT_EQ(std::string(e.what()), expected);
   EXPECT_EQ(lock_files(), 0u);
-  EXPECT_FALSE(find_device(fake().roots(), kUuid1));
+  EXPECT_FALSE(find_device(fake().host(), kUuid1));
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -334,8 +334,8 @@ TEST_F(MdevEnsureTest, AFailureMidwayRemovesWhatThisCallCreated) {
        spec("gpu1", "mdpy", "mdpy-hdd", "00000000-0000-4000-8000-000000000001")});
   EXPECT_STREQ(e.what(),
                "mdev type \"mdpy-hdd\" is not offered by mdpy: did you mean \"mdpy-hd\"?");
-  EXPECT_FALSE(find_device(fake().roots(), kUuid1));  // created, then removed again
-  EXPECT_TRUE(find_device(fake().roots(), kUuid2));   // not ours: left alone
+  EXPECT_FALSE(find_device(fake().host(), kUuid1));  // created, then removed again
+  EXPECT_TRUE(find_device(fake().host(), kUuid2));   // not ours: left alone
   EXPECT_EQ(creates(), 2);
   EXPECT_EQ(removes(), 1);
   EXPECT_EQ(lock_files(), 0u);
@@ -349,7 +349,7 @@ TEST_F(MdevEnsureTest, ANodeThatNeverAppearsIsABoundedErrorAndTheDeviceGoesAgain
   auto o = options();
   o.vfio_node_timeout = 200ms;
   const auto e = error_of([&] {
-    ensure_mdevs(fake().roots(), "desk", {spec("serial0", "mtty", "mtty-1", kUuid1)},
+    ensure_mdevs(fake().host(), "desk", {spec("serial0", "mtty", "mtty-1", kUuid1)},
                  EnsureMode::create, o);
   });
   ASSERT_TRUE(e);
@@ -358,7 +358,7 @@ TEST_F(MdevEnsureTest, ANodeThatNeverAppearsIsABoundedErrorAndTheDeviceGoesAgain
                 (fake().dev() / "vfio/10").string() +
                 " did not appear within 0.2 s: check that udev is running and the vfio module is "
                 "loaded");
-  EXPECT_FALSE(find_device(fake().roots(), kUuid1));
+  EXPECT_FALSE(find_device(fake().host(), kUuid1));
   EXPECT_EQ(removes(), 1);
 }
 
@@ -378,7 +378,7 @@ TEST_F(MdevEnsureTest, ADryRunWritesNothingAndSaysWhatStartWouldDo) {
   mount(config);
   const auto derived = derive_mdev_uuid("desk", "gpu1");
   const auto result =
-      ensure_mdevs(fake().roots(), "desk",
+      ensure_mdevs(fake().host(), "desk",
                    {spec("serial0", "mtty", "mtty-1", kUuid2), spec("gpu0", {}, "mdpy-vga", kUuid1),
                     spec("gpu1", "0000:00:03.0", "i915-GVTg_V4_4")},
                    EnsureMode::dry_run, options());

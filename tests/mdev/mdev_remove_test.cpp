@@ -57,12 +57,12 @@ class MdevRemoveTest : public FuseTest {
     records_ = {{"serial0", kUuid1, "mtty", "mtty-1", true},
                 {"gpu0", kUuid2, "mdpy", "mdpy-vga", false}};
   }
-  bool exists(const char* uuid) { return find_device(fake().roots(), uuid).has_value(); }
+  bool exists(const char* uuid) { return find_device(fake().host(), uuid).has_value(); }
   std::vector<MdevRecord> records_;
 };
 
 TEST_F(MdevRemoveTest, RemovesOnlyTheDevicesTheInstanceCreated) {
-  const auto outcomes = remove_owned_mdevs(records_, fake().roots());
+  const auto outcomes = remove_owned_mdevs(records_, fake().host());
   ASSERT_EQ(outcomes.size(), 2u);
   EXPECT_EQ(outcomes[0].result, RemoveResult::removed);
   EXPECT_EQ(outcomes[1].result, RemoveResult::kept);
@@ -71,7 +71,7 @@ TEST_F(MdevRemoveTest, RemovesOnlyTheDevicesTheInstanceCreated) {
 }
 
 TEST_F(MdevRemoveTest, ForceRemovesDevicesItDidNotCreateToo) {
-  const auto outcomes = remove_owned_mdevs(records_, fake().roots(), {}, /*force=*/true);
+  const auto outcomes = remove_owned_mdevs(records_, fake().host(), {}, /*force=*/true);
   EXPECT_EQ(outcomes[0].result, RemoveResult::removed);
   EXPECT_EQ(outcomes[1].result, RemoveResult::removed);
   EXPECT_FALSE(exists(kUuid1));
@@ -80,9 +80,9 @@ TEST_F(MdevRemoveTest, ForceRemovesDevicesItDidNotCreateToo) {
 
 TEST_F(MdevRemoveTest, AStaleRecordOfADeviceAlreadyGoneIsSuccess) {
   ASSERT_EQ(write_sysfs(fake().sys() / "bus/mdev/devices" / kUuid1 / "remove", "1"), 0);
-  const auto outcomes = remove_owned_mdevs(records_, fake().roots());
+  const auto outcomes = remove_owned_mdevs(records_, fake().host());
   EXPECT_EQ(outcomes[0].result, RemoveResult::already_gone);
-  EXPECT_FALSE(remove_mdev(fake().roots(), "00000000-0000-4000-8000-000000000009"));
+  EXPECT_FALSE(remove_mdev(fake().host(), "00000000-0000-4000-8000-000000000009"));
   EXPECT_EQ(fake().status()["removes"], 1);
 }
 
@@ -93,7 +93,7 @@ TEST_F(MdevRemoveTest, ABlockedRemoveTimesOutAndNamesTheProcessHoldingTheNode) {
   RemoveOptions options;
   options.timeout = 300ms;
   const auto started = std::chrono::steady_clock::now();
-  const auto e = error_of([&] { remove_owned_mdevs(records_, fake().roots(), options); });
+  const auto e = error_of([&] { remove_owned_mdevs(records_, fake().host(), options); });
   ASSERT_TRUE(e);
   EXPECT_LT(std::chrono::steady_clock::now() - started, 3s);
   EXPECT_EQ(e->code(), ExitCode::busy);
@@ -112,7 +112,7 @@ TEST_F(MdevRemoveTest, ABlockedRemoveFinishesWhenTheHolderLetsGoWithinTheBound) 
   auto remover = std::async(std::launch::async, [&] {
     RemoveOptions options;
     options.timeout = 20s;
-    return remove_mdev(fake().roots(), kUuid1, options);
+    return remove_mdev(fake().host(), kUuid1, options);
   });
   ASSERT_TRUE(eventually([&] { return fake().status()["pending_removes"] == 1; }));
   fake().control(std::string("release ") + kUuid1);
@@ -124,7 +124,7 @@ TEST_F(MdevRemoveTest, ABlockedRemoveFinishesWhenTheHolderLetsGoWithinTheBound) 
 TEST_F(MdevRemoveTest, EbusyNamesTheHolder) {
   Holder qemu(fake().dev() / "vfio/20");
   fake().control(std::string("in-use ") + kUuid1 + " ebusy");
-  const auto e = error_of([&] { remove_mdev(fake().roots(), kUuid1); });
+  const auto e = error_of([&] { remove_mdev(fake().host(), kUuid1); });
   ASSERT_TRUE(e);
   EXPECT_EQ(e->code(), ExitCode::busy);
   EXPECT_EQ(std::string(e->what()),
@@ -135,7 +135,7 @@ TEST_F(MdevRemoveTest, EbusyNamesTheHolder) {
 
 TEST_F(MdevRemoveTest, NoPermissionToWriteRemoveSaysRunAsRoot) {
   fake().control("deny-writes on");
-  const auto e = error_of([&] { remove_mdev(fake().roots(), kUuid1); });
+  const auto e = error_of([&] { remove_mdev(fake().host(), kUuid1); });
   ASSERT_TRUE(e);
   EXPECT_EQ(e->code(), ExitCode::permission);
   EXPECT_EQ(std::string(e->what()),
@@ -147,7 +147,7 @@ TEST_F(MdevRemoveTest, NoPermissionToWriteRemoveSaysRunAsRoot) {
 TEST_F(MdevRemoveTest, EveryOwnedDeviceIsTriedAndTheFailuresAreReportedTogether) {
   records_[1].created = true;
   fake().control("fail-remove EIO 2");
-  const auto e = error_of([&] { remove_owned_mdevs(records_, fake().roots()); });
+  const auto e = error_of([&] { remove_owned_mdevs(records_, fake().host()); });
   ASSERT_TRUE(e);
   EXPECT_EQ(e->code(), ExitCode::mdev);
   const std::string devices = (fake().sys() / "bus/mdev/devices").string();

@@ -72,7 +72,7 @@ TEST_F(MdevctlCrossCheckTest, MdevctlSeesTheDevicesEnsureCreated) {
   gpu.id = "gpu0";
   gpu.type = "i915-GVTg_V4_4";
   gpu.uuid = kUuid1;
-  const auto result = ensure_mdevs(fake().roots(), "desk", {gpu}, EnsureMode::create);
+  const auto result = ensure_mdevs(fake().host(), "desk", {gpu}, EnsureMode::create);
   const auto listed = mdevctl("list --dumpjson");
   ASSERT_EQ(listed.exit_code, 0) << listed.out;
   const json dump = json::parse(listed.out);

@@ -20,7 +20,7 @@ class DiscoveryTreeTest : public ::testing::Test {
  protected:
   void SetUp() override {
     const fs::path sys = tmp_.path() / "sys";
-    roots_ = {sys, tmp_.path() / "dev"};
+    host_ = {.sys = sys, .dev = tmp_.path() / "dev"};
     parent_ = sys / "devices/virtual/mtty/mtty";
     type_ = parent_ / "mdev_supported_types/mtty-1";
     fs::create_directories(type_ / "devices");
@@ -40,19 +40,19 @@ class DiscoveryTreeTest : public ::testing::Test {
   static void write(const fs::path& p, const std::string& text) { std::ofstream(p) << text; }
 
   testing::TempDir tmp_;
-  SysfsRoots roots_;
+  Host host_;
   fs::path parent_, type_;
 };
 
 TEST_F(DiscoveryTreeTest, IgnoresEntriesThatAreNotUuids) {
   write(type_ / "devices" / "README", "not a device");
-  fs::create_directories(roots_.sys / "bus/mdev/devices/power");
-  const auto type = read_type(roots_, "mtty", "mtty-1");
+  fs::create_directories(host_.sys / "bus/mdev/devices/power");
+  const auto type = read_type(host_, "mtty", "mtty-1");
   ASSERT_TRUE(type);
   EXPECT_EQ(type->devices, (std::vector<std::string>{kUuid}));
   EXPECT_EQ(type->available_instances, 23);
   EXPECT_EQ(type->name, std::nullopt);
-  const auto devices = list_devices(roots_);
+  const auto devices = list_devices(host_);
   ASSERT_EQ(devices.size(), 1u);
   EXPECT_EQ(devices[0].parent, "mtty");
   EXPECT_EQ(devices[0].type, "mtty-1");
@@ -61,24 +61,24 @@ TEST_F(DiscoveryTreeTest, IgnoresEntriesThatAreNotUuids) {
 
 TEST_F(DiscoveryTreeTest, ATypeFolderWithoutAttributesIsNotAType) {
   fs::create_directories(parent_ / "mdev_supported_types/half-gone");
-  const auto parents = list_parents(roots_);
+  const auto parents = list_parents(host_);
   ASSERT_EQ(parents.size(), 1u);
   ASSERT_EQ(parents[0].types.size(), 1u);
   EXPECT_EQ(parents[0].types[0].type, "mtty-1");
-  EXPECT_FALSE(read_type(roots_, "mtty", "../mtty"));
+  EXPECT_FALSE(read_type(host_, "mtty", "../mtty"));
 }
 
 TEST_F(DiscoveryTreeTest, AnUnparsableCountIsAnErrorNamingTheFile) {
   write(type_ / "available_instances", "lots\n");
   try {
-    list_parents(roots_);
+    list_parents(host_);
     FAIL() << "no error";
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), ExitCode::mdev);
     EXPECT_EQ(std::string(e.what()),
               "cannot parse " +
-                  (roots_.sys / "class/mdev_bus/mtty/mdev_supported_types/mtty-1/"
-                                "available_instances")
+                  (host_.sys / "class/mdev_bus/mtty/mdev_supported_types/mtty-1/"
+                               "available_instances")
                       .string() +
                   ": \"lots\" is not a count");
   }
@@ -86,7 +86,7 @@ TEST_F(DiscoveryTreeTest, AnUnparsableCountIsAnErrorNamingTheFile) {
 
 TEST_F(DiscoveryTreeTest, ADeviceWithoutAGroupHasNone) {
   fs::remove(parent_ / kUuid / "iommu_group");
-  EXPECT_EQ(find_device(roots_, kUuid)->iommu_group, std::nullopt);
+  EXPECT_EQ(find_device(host_, kUuid)->iommu_group, std::nullopt);
 }
 
 }  // namespace

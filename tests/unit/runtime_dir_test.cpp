@@ -33,13 +33,15 @@ TEST(RuntimeDir, NamesEverythingBelowItsParent) {
   EXPECT_EQ(rt.instance_lock("desk"), "/run/mdevrun/locks/instance-desk.lock");
 }
 
-TEST(RuntimeDir, FromEnvPrefersMdevrunRuntimeDir) {
-  ::setenv("MDEVRUN_RUNTIME_DIR", "/tmp/rt-test", 1);
-  EXPECT_EQ(RuntimeDir::from_env().parent(), "/tmp/rt-test");
-  ::unsetenv("MDEVRUN_RUNTIME_DIR");
-  if (::geteuid() == 0) {
-    EXPECT_EQ(RuntimeDir::from_env().parent(), "/run/mdevrun");
+TEST(RuntimeDir, OfAHostWithoutOneSaysWhatToSet) {
+  try {
+    RuntimeDir::of(Host{});
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ExitCode::failure);
+    EXPECT_NE(std::string(e.what()).find("XDG_RUNTIME_DIR"), std::string::npos);
   }
+  EXPECT_EQ(RuntimeDir::of(Host{.runtime = "/tmp/rt"}).parent(), "/tmp/rt");
 }
 
 TEST(RuntimeDir, CreatesPrivateFoldersAndRemovesThem) {

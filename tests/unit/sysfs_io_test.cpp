@@ -1,33 +1,15 @@
-// SysfsRoots (the one reader of MDEVRUN_SYSFS_ROOT / MDEVRUN_DEV_ROOT) and the errno-preserving
-// sysfs read/write helpers, on plain files.
+// The errno-preserving sysfs read/write helpers, on plain files.
 
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
 #include <cerrno>
 #include <fstream>
 
-#include "os/sysfs_roots.hpp"
 #include "os/sysfs_write.hpp"
 #include "temp_dir.hpp"
 
 namespace mdevrun {
 namespace {
-
-TEST(SysfsRoots, DefaultsToSysAndDevAndHonoursTheEnvironment) {
-  ::unsetenv("MDEVRUN_SYSFS_ROOT");
-  ::unsetenv("MDEVRUN_DEV_ROOT");
-  EXPECT_EQ(SysfsRoots::from_env().sys, "/sys");
-  EXPECT_EQ(SysfsRoots::from_env().dev, "/dev");
-  ::setenv("MDEVRUN_SYSFS_ROOT", "/tmp/fake/sys", 1);
-  ::setenv("MDEVRUN_DEV_ROOT", "", 1);  // empty: ignored
-  const auto roots = SysfsRoots::from_env();
-  EXPECT_EQ(roots.sys, "/tmp/fake/sys");
-  EXPECT_EQ(roots.dev, "/dev");
-  EXPECT_EQ(roots.vfio_node(12), "/dev/vfio/12");
-  ::unsetenv("MDEVRUN_SYSFS_ROOT");
-  ::unsetenv("MDEVRUN_DEV_ROOT");
-}
 
 TEST(SysfsWrite, ReturnsTheErrnoInsteadOfHidingIt) {
   testing::TempDir tmp;

@@ -19,12 +19,12 @@ TEST(VfioHolders, FindsThisProcessHoldingANodeInTheRealProc) {
   std::ofstream(node).flush();
   const int fd = ::open(node.c_str(), O_RDONLY | O_CLOEXEC);
   ASSERT_GE(fd, 0);
-  const auto holders = find_node_holders(node);
+  const auto holders = find_node_holders(node, "/proc");
   ::close(fd);
   ASSERT_EQ(holders.size(), 1u);
   EXPECT_EQ(holders[0].pid, ::getpid());
   EXPECT_FALSE(holders[0].comm.empty());
-  EXPECT_TRUE(find_node_holders(node).empty());
+  EXPECT_TRUE(find_node_holders(node, "/proc").empty());
 }
 
 TEST(VfioHolders, ReadsAFakeProcAndDescribesTheHolders) {

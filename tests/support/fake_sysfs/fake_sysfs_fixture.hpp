@@ -11,7 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "os/sysfs_roots.hpp"
+#include "os/host.hpp"
 
 namespace mdevrun::testing {
 
@@ -27,7 +27,7 @@ class FakeSysfs {
   const std::filesystem::path& dir() const { return dir_; }  ///< temp folder holding sys/, dev/
   const std::filesystem::path& sys() const { return sys_; }  ///< the mount: stands for /sys
   const std::filesystem::path& dev() const { return dev_; }  ///< stands for /dev
-  SysfsRoots roots() const { return {sys_, dev_}; }
+  Host host() const { return {.sys = sys_, .dev = dev_}; }
 
   /// Sends one control command; returns 0 or the errno the daemon answered with.
   int try_control(const std::string& command) const;

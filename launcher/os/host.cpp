@@ -1,0 +1,46 @@
+#include "os/host.hpp"
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <string>
+
+#include "base/error.hpp"
+
+namespace mdevrun {
+namespace {
+
+const char* env(const char* name) {
+  const char* v = std::getenv(name);
+  return v && *v ? v : nullptr;
+}
+
+}  // namespace
+
+Host Host::from_env() {
+  Host host;
+  if (const char* sys = env("MDEVRUN_SYSFS_ROOT")) host.sys = sys;
+  if (const char* dev = env("MDEVRUN_DEV_ROOT")) host.dev = dev;
+  if (const char* proc = env("MDEVRUN_PROC_ROOT")) host.proc = proc;
+  if (const char* dir = env("MDEVRUN_RUNTIME_DIR"))
+    host.runtime = dir;
+  else if (::geteuid() == 0)
+    host.runtime = "/run/mdevrun";
+  else if (const char* xdg = env("XDG_RUNTIME_DIR"))
+    host.runtime = std::filesystem::path(xdg) / "mdevrun";
+  return host;
+}
+
+const std::filesystem::path& Host::runtime_parent() const {
+  if (!runtime)
+    throw Error(ExitCode::failure,
+                "no runtime directory: XDG_RUNTIME_DIR is not set; set it (or "
+                "MDEVRUN_RUNTIME_DIR) to a private writable folder");
+  return *runtime;
+}
+
+std::filesystem::path Host::vfio_node(int iommu_group) const {
+  return dev / "vfio" / std::to_string(iommu_group);
+}
+
+}  // namespace mdevrun

@@ -1,0 +1,35 @@
+#pragma once
+// Where mdevrun finds the host: the kernel's sysfs, device nodes, /proc, and the runtime directory
+// for instance folders and locks. Read from the environment once, at the CLI edge
+// (Host::from_env), and passed down by reference, so no layer reads MDEVRUN_* itself and tests
+// point a whole command at a fake tree by building one value.
+//
+// Plain value; copy freely. Paths are used as given (not canonicalized).
+
+#include <filesystem>
+#include <optional>
+#include <string>
+
+namespace mdevrun {
+
+struct Host {
+  std::filesystem::path sys = "/sys";  ///< stands for /sys (class/mdev_bus, bus/mdev/devices, ...)
+  std::filesystem::path dev = "/dev";  ///< stands for /dev (vfio/N nodes, kvm, dri)
+  std::filesystem::path proc = "/proc";  ///< stands for /proc (cmdline of pids, fds, cpuinfo)
+  /// Parent of the instance folders and locks; none when nothing applies (a non-root user
+  /// without XDG_RUNTIME_DIR): only commands that need it fail, through runtime_parent().
+  std::optional<std::filesystem::path> runtime{};
+
+  /// /sys, /dev and /proc, each replaced by $MDEVRUN_SYSFS_ROOT, $MDEVRUN_DEV_ROOT,
+  /// $MDEVRUN_PROC_ROOT when set and non-empty; runtime: $MDEVRUN_RUNTIME_DIR if set and
+  /// non-empty, for root /run/mdevrun, otherwise $XDG_RUNTIME_DIR/mdevrun. Never throws.
+  static Host from_env();
+
+  /// The runtime parent. Throws Error(failure) naming the variables to set when there is none.
+  const std::filesystem::path& runtime_parent() const;
+
+  /// <dev>/vfio/<group>: the node qemu opens for a device in that IOMMU group.
+  std::filesystem::path vfio_node(int iommu_group) const;
+};
+
+}  // namespace mdevrun

@@ -1,0 +1,74 @@
+// Host: the one reader of MDEVRUN_SYSFS_ROOT, MDEVRUN_DEV_ROOT, MDEVRUN_PROC_ROOT and the runtime
+// directory variables.
+
+#include "os/host.hpp"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <optional>
+#include <string>
+
+namespace mdevrun {
+namespace {
+
+// Sets (or, for nullptr, unsets) a variable for one scope, restoring what was there.
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const char* value) : name_(name) {
+    if (const char* old = ::getenv(name)) old_ = old;
+    value ? ::setenv(name, value, 1) : ::unsetenv(name);
+  }
+  ~ScopedEnv() { old_ ? ::setenv(name_, old_->c_str(), 1) : ::unsetenv(name_); }
+  ScopedEnv(const ScopedEnv&) = delete;
+  ScopedEnv& operator=(const ScopedEnv&) = delete;
+
+ private:
+  const char* name_;
+  std::optional<std::string> old_;
+};
+
+TEST(Host, DefaultsToTheRealHost) {
+  ScopedEnv sys("MDEVRUN_SYSFS_ROOT", nullptr), dev("MDEVRUN_DEV_ROOT", nullptr),
+      proc("MDEVRUN_PROC_ROOT", nullptr);
+  const Host host = Host::from_env();
+  EXPECT_EQ(host.sys, "/sys");
+  EXPECT_EQ(host.dev, "/dev");
+  EXPECT_EQ(host.proc, "/proc");
+  EXPECT_EQ(host.vfio_node(12), "/dev/vfio/12");
+}
+
+TEST(Host, HonoursTheEnvironmentAndIgnoresEmptyValues) {
+  ScopedEnv sys("MDEVRUN_SYSFS_ROOT", "/tmp/fake/sys"), dev("MDEVRUN_DEV_ROOT", ""),
+      proc("MDEVRUN_PROC_ROOT", "/tmp/fake/proc");
+  const Host host = Host::from_env();
+  EXPECT_EQ(host.sys, "/tmp/fake/sys");
+  EXPECT_EQ(host.dev, "/dev");
+  EXPECT_EQ(host.proc, "/tmp/fake/proc");
+}
+
+TEST(Host, RuntimeDirectoryPrefersMdevrunRuntimeDirThenRootThenXdg) {
+  {
+    ScopedEnv rt("MDEVRUN_RUNTIME_DIR", "/tmp/rt-test");
+    EXPECT_EQ(Host::from_env().runtime_parent(), "/tmp/rt-test");
+  }
+  ScopedEnv rt("MDEVRUN_RUNTIME_DIR", ""), xdg("XDG_RUNTIME_DIR", "/run/user/1000");
+  const Host host = Host::from_env();
+  EXPECT_EQ(host.runtime_parent(), ::geteuid() == 0 ? "/run/mdevrun" : "/run/user/1000/mdevrun");
+}
+
+TEST(Host, WithoutARuntimeDirectoryOnlyAskingForItFails) {
+  ScopedEnv rt("MDEVRUN_RUNTIME_DIR", nullptr), xdg("XDG_RUNTIME_DIR", nullptr);
+  const Host host = Host::from_env();  // does not throw: `types` and `check` need no runtime dir
+  if (::geteuid() == 0) {
+    EXPECT_EQ(host.runtime_parent(), "/run/mdevrun");  // root always has one
+  } else {
+    EXPECT_FALSE(host.runtime);
+    EXPECT_THROW(host.runtime_parent(), std::exception);
+  }
+  EXPECT_THROW(Host{}.runtime_parent(), std::exception);
+}
+
+}  // namespace
+}  // namespace mdevrun
