@@ -1,9 +1,5 @@
-#include <unistd.h>
-
-#include <cstdlib>
 #include <iostream>
 #include <memory>
-#include <sstream>
 
 #include "base/error.hpp"
 #include "cli/command.hpp"
@@ -11,6 +7,7 @@
 #include "export/libvirt_export.hpp"
 #include "export/mdevctl_export.hpp"
 #include "os/host.hpp"
+#include "os/process.hpp"
 #include "profile/profile_loader.hpp"
 
 namespace mdevrun::cli {
@@ -25,15 +22,9 @@ struct ExportOptions {
 };
 
 // libvirt wants an absolute <emulator>: look a bare name up in PATH like exec would.
-fs::path find_program(const std::string& name) {
-  if (name.find('/') != std::string::npos) return fs::absolute(name);
-  const char* path = std::getenv("PATH");
-  std::istringstream dirs(path ? path : "/usr/bin:/bin");
-  for (std::string dir; std::getline(dirs, dir, ':');) {
-    const fs::path candidate = fs::path(dir.empty() ? "." : dir) / name;
-    if (::access(candidate.c_str(), X_OK) == 0) return fs::absolute(candidate);
-  }
-  return fs::path("/usr/bin") / name;
+fs::path emulator_path(const std::string& name) {
+  const std::string found = find_in_path(name);
+  return found.empty() ? fs::path("/usr/bin") / name : fs::absolute(found);
 }
 
 int run_export(const Host& host, const ExportOptions& o) {
@@ -41,7 +32,7 @@ int run_export(const Host& host, const ExportOptions& o) {
   // Read only: the UUIDs (given or derived) and, for mdevs without a parent, the one start picks.
   auto ensured = ensure_mdevs(host, profile.name, profile.mdevs, EnsureMode::dry_run);
   if (o.libvirt)
-    std::cout << libvirt_domain_xml(profile, ensured.mdevs, find_program(profile.qemu.binary));
+    std::cout << libvirt_domain_xml(profile, ensured.mdevs, emulator_path(profile.qemu.binary));
   else
     std::cout << mdevctl_script(ensured.mdevs, !o.manual);
   return 0;

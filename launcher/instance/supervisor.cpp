@@ -262,33 +262,34 @@ void Supervisor::begin_stop(std::chrono::milliseconds timeout, bool force) {
   stopped_by_us_ = true;
   if (stopping_ && !force) return;
   stopping_ = true;
-  if (force) {
-    escalate(0);
-    return;
-  }
-  if (qmp_ && qmp_->is_connected())
-    qmp_->async_execute("system_powerdown", nullptr, [](auto, auto) {});
-  stop_timer_.expires_after(timeout);
-  stop_timer_.async_wait([this](boost::system::error_code ec) {
-    if (!ec) escalate(0);
-  });
+  stop_ = StopSequence({timeout, opts_.escalate_after, force});
+  take_stop_step();
 }
 
-// 0: quit over QMP, 1: SIGTERM, 2: SIGKILL; each after escalate_after without an exit.
-void Supervisor::escalate(int step) {
-  if (!qemu_ || !qemu_->running()) return;
-  if (step == 0 && qmp_ && qmp_->is_connected()) {
-    qmp_->async_execute("quit", nullptr, [](auto, auto) {});
-  } else if (step <= 1) {
-    qemu_->signal(SIGTERM);
-    step = 1;
-  } else {
-    qemu_->signal(SIGKILL);
-    return;
+// Takes the sequence's step (skipping monitor steps without a monitor) and arms the timer for
+// the next one; qemu's exit ends run_until_qemu_exits() and cleanup() cancels the timer.
+void Supervisor::take_stop_step() {
+  if (!qemu_ || !qemu_->running() || !stop_) return;
+  const bool monitor = qmp_ && qmp_->is_connected();
+  while (stop_->needs_monitor() && !monitor)
+    if (!stop_->skip()) return;
+  switch (stop_->step()) {
+    case StopStep::powerdown:
+      qmp_->async_execute("system_powerdown", nullptr, [](auto, auto) {});
+      break;
+    case StopStep::quit:
+      qmp_->async_execute("quit", nullptr, [](auto, auto) {});
+      break;
+    case StopStep::terminate:
+      qemu_->signal(SIGTERM);
+      break;
+    case StopStep::kill:
+      qemu_->signal(SIGKILL);
+      break;
   }
-  stop_timer_.expires_after(opts_.escalate_after);
-  stop_timer_.async_wait([this, step](boost::system::error_code ec) {
-    if (!ec) escalate(step + 1);
+  stop_timer_.expires_after(stop_->wait());
+  stop_timer_.async_wait([this](boost::system::error_code ec) {
+    if (!ec && stop_->advance()) take_stop_step();
   });
 }
 

@@ -29,6 +29,7 @@
 #include "devices/mdev_ensure.hpp"
 #include "devices/mdev_remove.hpp"
 #include "instance/runtime_dir.hpp"
+#include "instance/stop_sequence.hpp"
 #include "os/file_lock.hpp"
 #include "os/host.hpp"
 #include "profile/profile.hpp"
@@ -44,8 +45,8 @@ struct SupervisorOptions {
   Host host;  ///< sysfs, /dev, /proc and the runtime directory (needs host.runtime)
   bool echo_qemu_output = false;                   ///< also copy qemu's output to our stderr
   std::chrono::milliseconds start_timeout{30000};  ///< spawn to qmp_capabilities reply
-  std::chrono::milliseconds escalate_after{5000};  ///< quit -> SIGTERM -> SIGKILL steps
-  RemoveOptions remove;                            ///< bound on removing each owned mdev
+  std::chrono::milliseconds escalate_after = kEscalateAfter;  ///< quit -> SIGTERM -> SIGKILL
+  RemoveOptions remove;                                       ///< bound on removing each owned mdev
 };
 
 class Supervisor {
@@ -65,8 +66,8 @@ class Supervisor {
   /// a second SIGINT forces it. Cleans up, then returns the exit code for `mdevrun start`.
   int supervise(std::chrono::milliseconds stop_timeout = std::chrono::seconds(30));
 
-  /// system_powerdown -> wait up to `timeout` for qemu to exit -> quit -> SIGTERM -> SIGKILL
-  /// (force: straight to quit), then clean up. Idempotent.
+  /// The StopSequence: system_powerdown -> wait up to `timeout` for qemu to exit -> quit ->
+  /// SIGTERM -> SIGKILL (force: straight to quit), then clean up. Idempotent.
   void stop(std::chrono::milliseconds timeout, bool force = false);
 
   const std::string& name() const { return profile_.name; }
@@ -85,7 +86,7 @@ class Supervisor {
   void wait_until_ready();
   [[noreturn]] void throw_start_failure();
   void begin_stop(std::chrono::milliseconds timeout, bool force);
-  void escalate(int step);
+  void take_stop_step();
   void run_until_qemu_exits();
   void cleanup() noexcept;
 
@@ -98,6 +99,7 @@ class Supervisor {
   EnsureResult ensured_;
   std::unique_ptr<QemuProcess> qemu_;
   std::unique_ptr<qmp::client> qmp_;
+  std::optional<StopSequence> stop_;
   bool stopping_ = false;
   bool stopped_by_us_ = false;
   bool cleaned_ = true;

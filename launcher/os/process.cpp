@@ -20,8 +20,10 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+}  // namespace
+
 // PATH lookup in the parent: execvp in a forked child of a threaded process may allocate.
-std::string find_program(const std::string& name) {
+std::string find_in_path(const std::string& name) {
   if (name.find('/') != std::string::npos) return name;
   const char* path = std::getenv("PATH");
   std::string_view rest = path && *path ? path : "/usr/local/bin:/usr/bin:/bin";
@@ -37,6 +39,8 @@ std::string find_program(const std::string& name) {
     rest.remove_prefix(colon + 1);
   }
 }
+
+namespace {
 
 // In the child, before exec or the body: only async-signal-safe calls. Returns an errno, or 0.
 int setup_child(const ChildOptions& o, pid_t parent, int output_fd) {
@@ -183,7 +187,7 @@ void Child::release() {
 
 Child spawn(const std::vector<std::string>& argv, const ChildOptions& options) {
   if (argv.empty()) throw SpawnError("cannot start a program: empty argv", EINVAL);
-  const std::string path = find_program(argv[0]);
+  const std::string path = find_in_path(argv[0]);
   if (path.empty()) throw SpawnError("cannot find \"" + argv[0] + "\" in PATH", ENOENT);
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));

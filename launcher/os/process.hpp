@@ -74,6 +74,10 @@ class Child {
   std::optional<int> status_;
 };
 
+/// `name` itself when it has a '/', else the first executable `<dir>/name` along $PATH (like
+/// execvp; unset PATH: /usr/local/bin:/usr/bin:/bin); empty when there is none.
+std::string find_in_path(const std::string& name);
+
 /// Starts argv[0] (looked up in PATH when it has no '/') with argv. Throws SpawnError.
 Child spawn(const std::vector<std::string>& argv, const ChildOptions& options = {});
 

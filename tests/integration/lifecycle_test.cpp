@@ -286,6 +286,21 @@ TEST_F(Lifecycle, TwoVncProfilesEachGetAFreeDisplayShownByStatus) {
   expect_nothing_left();
 }
 
+// No guest OS answers the ACPI powerdown (SeaBIOS with nothing to boot), so `stop` escalates to
+// quit after --timeout and says so; a guest-less VM with a CLI client already holding the
+// monitor would instead go on to SIGTERM.
+TEST_F(Lifecycle, StopEscalatesToQuitWhenTheGuestIgnoresPowerdown) {
+  const fs::path profile = write_profile(false);
+  const CliRun start = mdevrun({"start", "--detach", profile.string()});
+  ASSERT_EQ(start.status, 0) << start.out;
+  const CliRun stop = mdevrun({"stop", "--timeout", "1", "lc"});
+  EXPECT_EQ(stop.status, 0) << stop.out;
+  EXPECT_NE(stop.out.find("stopped lc: quit after the guest ignored powerdown for 1 s"),
+            std::string::npos)
+      << stop.out;
+  expect_nothing_left();
+}
+
 TEST_F(Lifecycle, SupervisorKilledIsCleanedByTheNextInvocation) {
   const fs::path profile = write_profile(false);
   const CliRun start = mdevrun({"start", "--detach", profile.string()});
