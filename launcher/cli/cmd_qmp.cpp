@@ -5,12 +5,12 @@
 #include <chrono>
 #include <iostream>
 #include <memory>
-#include <sstream>
 #include <string>
 
 #include "base/error.hpp"
+#include "base/text.hpp"
 #include "cli/command.hpp"
-#include "instance/instance_registry.hpp"
+#include "instance/instance_monitor.hpp"
 #include "instance/qmp_exit_code.hpp"
 #include "qmp/blocking_client.hpp"
 
@@ -30,9 +30,7 @@ std::string resolve_socket(const Host& host, const MonitorTarget& target) {
   if (!target.socket.empty()) return target.socket;
   if (target.name.empty())
     throw Error(ExitCode::usage, "name a running instance or give --socket PATH");
-  const std::string name = instance_name_from_arg(target.name);
-  running_instance_state(host, name);  // not_found when not running
-  return RuntimeDir::of(host).qmp_cli_socket(name).string();
+  return find_running_instance(host, target.name).cli_socket.string();
 }
 
 void add_target_options(CLI::App& sub, MonitorTarget& target) {
@@ -64,12 +62,6 @@ struct EventsOptions {
   double timeout_s = 0;  // 0: no bound
   bool debug = false;
 };
-
-std::string format_seconds(double seconds) {
-  std::ostringstream out;
-  out << seconds;
-  return out.str();
-}
 
 milliseconds to_ms(double seconds) {
   return milliseconds(static_cast<long long>(seconds * 1000));
@@ -142,7 +134,7 @@ int run_events(const Host& host, EventsOptions opts) {
       if (!e) {
         if (opts.until.empty()) return 0;
         throw Error(ExitCode::timeout,
-                    "no " + opts.until + " event within " + format_seconds(opts.timeout_s) + " s");
+                    "no " + opts.until + " event within " + format_seconds(to_ms(opts.timeout_s)));
       }
       std::cout << e->to_json().dump(-1, ' ', false, qmp::json::error_handler_t::replace)
                 << std::endl;  // one line per event, flushed: readers of a pipe see it now

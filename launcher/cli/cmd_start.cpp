@@ -1,7 +1,4 @@
 // `mdevrun start PROFILE [--dry-run [--json]] [--detach]`.
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <iostream>
 #include <memory>
 
@@ -11,9 +8,9 @@
 #include "base/shell_quote.hpp"
 #include "check/profile_files.hpp"
 #include "cli/command.hpp"
+#include "instance/detached_start.hpp"
 #include "instance/launch_plan.hpp"
 #include "instance/supervisor.hpp"
-#include "os/process.hpp"
 #include "profile/profile_loader.hpp"
 
 namespace mdevrun::cli {
@@ -51,74 +48,13 @@ SupervisorOptions supervisor_options(const Host& host, const StartOptions& o, bo
   return so;
 }
 
-void write_all(int fd, const std::string& text) {
-  std::size_t done = 0;
-  while (done < text.size()) {
-    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-    if (n <= 0) return;
-    done += static_cast<std::size_t>(n);
-  }
-}
-
-// The supervisor runs in a child in its own session, so it outlives this command and the
-// terminal. It reports "exit code\nmessage" on the pipe once qemu is ready or start failed.
-int run_detached(const Host& host, const StartOptions& o, Profile profile) {
-  int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) throw Error(ExitCode::failure, "pipe failed");
-  ChildOptions detached;
-  detached.output = ChildOptions::Output::null;
-  detached.new_session = true;
-  Child supervisor;
-  try {
-    supervisor = fork_call(
-        [&] {
-          ::close(fds[0]);
-          Supervisor vm(std::move(profile), supervisor_options(host, o, false));
-          try {
-            vm.start();
-          } catch (const Error& e) {
-            write_all(fds[1], std::to_string(static_cast<int>(e.code())) + "\n" + e.what());
-            ::close(fds[1]);
-            return static_cast<int>(e.code());
-          }
-          write_all(fds[1], "0\nstarted " + vm.name() + " (qemu pid " +
-                                std::to_string(vm.qemu_pid()) + "); `mdevrun status " + vm.name() +
-                                "`, `mdevrun stop " + vm.name() + "`");
-          ::close(fds[1]);
-          return vm.supervise();
-        },
-        detached);
-  } catch (const SpawnError& e) {
-    ::close(fds[0]);
-    ::close(fds[1]);
-    throw Error(ExitCode::failure, std::string("cannot start the supervisor: ") + e.what());
-  }
-  // It outlives this command: init reaps it.
-  supervisor.release();
-  ::close(fds[1]);
-  std::string report;
-  char buf[4096];
-  for (ssize_t n; (n = ::read(fds[0], buf, sizeof buf)) != 0;) {
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      break;
-    }
-    report.append(buf, static_cast<std::size_t>(n));
-  }
-  ::close(fds[0]);
-  const auto nl = report.find('\n');
-  if (nl == std::string::npos)
-    throw Error(ExitCode::failure, "the supervisor died while starting; see `mdevrun list`");
-  const int code = std::stoi(report.substr(0, nl));
-  if (code != 0) throw Error(static_cast<ExitCode>(code), report.substr(nl + 1));
-  std::cout << report.substr(nl + 1) << "\n";
-  return 0;
-}
-
 int run_start(const Host& host, const StartOptions& o) {
   if (o.dry_run) return run_dry_run(host, o);
   Profile profile = load_profile(o.profile);  // a bad profile is a usage error before anything
-  if (o.detach) return run_detached(host, o, std::move(profile));
+  if (o.detach) {
+    std::cout << start_detached(std::move(profile), supervisor_options(host, o, false)) << "\n";
+    return 0;
+  }
   Supervisor vm(std::move(profile), supervisor_options(host, o, true));
   vm.start();
   std::cerr << "mdevrun: " << vm.name() << " is running (qemu pid " << vm.qemu_pid()

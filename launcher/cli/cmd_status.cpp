@@ -35,12 +35,9 @@ int run_status(const Host& host, const StatusOptions& o) {
   translating_qmp_errors([&] {
     const auto status = m.qmp->query_status();
     out["status"] = status.ok() ? status.value.status : "unknown";
-    std::vector<std::string> attached;
-    const auto peripherals = m.qmp->qom_list("/machine/peripheral");
-    for (const auto& p : peripherals.value)
-      if (p.type.rfind("child<", 0) == 0) attached.push_back(p.name);
+    const std::vector<std::string> attached = attached_device_ids(*m.qmp);
     auto is_attached = [&](const std::string& id) {
-      return std::find(attached.begin(), attached.end(), id) != attached.end();
+      return std::binary_search(attached.begin(), attached.end(), id);
     };
     out["name"] = name;
     out["qemu_pid"] = m.state.qemu_pid.value_or(0);

@@ -1,22 +1,39 @@
 #include "instance/instance_monitor.hpp"
 
+#include <algorithm>
+
 #include "base/error.hpp"
 #include "instance/instance_registry.hpp"
 #include "instance/qmp_exit_code.hpp"
 
 namespace mdevrun {
 
+RunningInstance find_running_instance(const Host& host, const std::string& name_or_profile) {
+  const std::string name = instance_name_from_arg(name_or_profile);
+  RuntimeDir runtime = RuntimeDir::of(host);
+  InstanceState state = running_instance_state(host, name);
+  std::filesystem::path socket = runtime.qmp_cli_socket(name);
+  return {std::move(runtime), std::move(state), std::move(socket)};
+}
+
 InstanceMonitor connect_instance(const Host& host, const std::string& name_or_profile,
                                  std::chrono::milliseconds timeout) {
-  InstanceMonitor m{RuntimeDir::of(host), host, {}, nullptr};
-  const std::string name = instance_name_from_arg(name_or_profile);
-  m.state = running_instance_state(m.host, name);
-  m.qmp = std::make_unique<qmp::blocking_client>();
+  RunningInstance found = find_running_instance(host, name_or_profile);
+  InstanceMonitor m{std::move(found.runtime), host, std::move(found.state),
+                    std::make_unique<qmp::blocking_client>()};
   translating_qmp_errors([&] {
-    m.qmp->connect(m.runtime.qmp_cli_socket(name).string(), timeout);
+    m.qmp->connect(found.cli_socket.string(), timeout);
     return 0;
   });
   return m;
+}
+
+std::vector<std::string> attached_device_ids(qmp::blocking_client& monitor) {
+  std::vector<std::string> ids;
+  for (const auto& p : monitor.qom_list("/machine/peripheral").value)
+    if (p.type.starts_with("child<")) ids.push_back(p.name);
+  std::sort(ids.begin(), ids.end());
+  return ids;
 }
 
 }  // namespace mdevrun

@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "base/error.hpp"
+#include "instance/instance_monitor.hpp"
 #include "instance/instance_registry.hpp"
 #include "qmp/blocking_client.hpp"
 
@@ -25,11 +26,10 @@ bool wait_for(Pred done, milliseconds bound) {
 
 // One CLI monitor connection for the whole sequence; none when qemu's monitor does not answer
 // (then powerdown and quit are skipped and signals end qemu).
-std::unique_ptr<qmp::blocking_client> connect_monitor(const RuntimeDir& runtime,
-                                                      const std::string& name) {
+std::unique_ptr<qmp::blocking_client> connect_monitor(const std::filesystem::path& socket) {
   auto monitor = std::make_unique<qmp::blocking_client>();
   try {
-    monitor->connect(runtime.qmp_cli_socket(name).string(), 5s);
+    monitor->connect(socket.string(), 5s);
     return monitor;
   } catch (const qmp::system_error&) {
     return nullptr;
@@ -43,11 +43,11 @@ std::string stop_instance(const Host& host, const std::string& name, const StopP
   if (!instance_running(host, name))
     throw Error(ExitCode::not_found,
                 "no instance " + name + " is running; `mdevrun list` shows the running ones");
-  const RuntimeDir runtime = RuntimeDir::of(host);
-  const InstanceState state = running_instance_state(host, name);
+  const RunningInstance instance = find_running_instance(host, name);
+  const InstanceState& state = instance.state;
   const auto qemu_alive = [&] { return instance_qemu_alive(host, state); };
 
-  std::unique_ptr<qmp::blocking_client> monitor = connect_monitor(runtime, name);
+  std::unique_ptr<qmp::blocking_client> monitor = connect_monitor(instance.cli_socket);
   const auto take = [&](StopStep step) {
     try {
       switch (step) {
