@@ -66,6 +66,7 @@ int setup_child(const ChildOptions& o, pid_t parent, int output_fd) {
   if (o.output == ChildOptions::Output::pipe &&
       (::dup2(output_fd, 1) < 0 || ::dup2(output_fd, 2) < 0))
     return errno;
+  if (o.output == ChildOptions::Output::pipe_stdout && ::dup2(output_fd, 1) < 0) return errno;
   return 0;
 }
 
@@ -89,7 +90,9 @@ template <typename Run>
 Child fork_child(const ChildOptions& options, const std::string& what, Run run) {
   Pipe report = make_pipe();  // the child's setup/exec errno; EOF means exec succeeded
   Pipe output;
-  if (options.output == ChildOptions::Output::pipe) output = make_pipe();
+  if (options.output == ChildOptions::Output::pipe ||
+      options.output == ChildOptions::Output::pipe_stdout)
+    output = make_pipe();
   const pid_t parent = ::getpid();
   const pid_t pid = ::fork();
   if (pid < 0) throw SpawnError("cannot start " + what + ": fork: " + std::strerror(errno), errno);

@@ -29,9 +29,10 @@ struct SpawnError : std::runtime_error {
 
 struct ChildOptions {
   enum class Output {
-    inherit,  ///< stdout and stderr are ours
-    null,     ///< both to /dev/null
-    pipe,     ///< both to one pipe: Child::output(), in the order written
+    inherit,      ///< stdout and stderr are ours
+    null,         ///< both to /dev/null
+    pipe,         ///< both to one pipe: Child::output(), in the order written
+    pipe_stdout,  ///< stdout to Child::output(), stderr ours
   };
   Output output = Output::inherit;
   bool stdin_null = true;          ///< stdin from /dev/null (else ours)
@@ -51,7 +52,7 @@ class Child {
   pid_t pid() const { return pid_; }
   /// Readable (poll/epoll, or an Asio descriptor) once the child has exited.
   int pidfd() const { return pidfd_.get(); }
-  /// The read end of the output pipe (ChildOptions::Output::pipe), else invalid.
+  /// The read end of the output pipe (Output::pipe or pipe_stdout), else invalid.
   UniqueFd& output() { return output_; }
 
   /// Waits until the child exits or `deadline` passes. The exit status as a shell reports it

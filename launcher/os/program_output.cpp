@@ -4,15 +4,14 @@
 
 #include <cerrno>
 
-#include "os/process.hpp"
-
 namespace mdevrun {
 
 std::optional<ProgramOutput> run_program(const std::vector<std::string>& argv,
-                                         std::chrono::milliseconds deadline) {
+                                         std::chrono::milliseconds deadline,
+                                         ChildOptions::Output capture) {
   using Clock = std::chrono::steady_clock;
   ChildOptions options;
-  options.output = ChildOptions::Output::pipe;
+  options.output = capture;
   std::optional<Child> child;
   try {
     child = spawn(argv, options);

@@ -28,6 +28,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "run_command.hpp"
+
 extern char** environ;
 namespace fs = std::filesystem;
 using clock_type = std::chrono::steady_clock;
@@ -69,14 +71,7 @@ int run(const std::vector<std::string>& argv) {
 }
 
 std::string capture(const std::vector<std::string>& argv) {
-  std::string cmd;
-  for (const auto& a : argv) cmd += "'" + a + "' ";
-  FILE* p = ::popen(cmd.c_str(), "r");
-  std::string out;
-  char buf[4096];
-  while (std::size_t n = std::fread(buf, 1, sizeof buf, p)) out.append(buf, n);
-  ::pclose(p);
-  return out;
+  return mdevrun::testing::run_command(argv).out;
 }
 
 // The baseline QMP client: blocking POSIX calls, newline framing, nothing else.

@@ -22,6 +22,8 @@
 #include "instance/supervisor.hpp"
 #include "profile/profile_loader.hpp"
 #include "qmp/blocking_client.hpp"
+#include "run_command.hpp"
+#include "temp_dir.hpp"
 
 namespace mdevrun {
 namespace fs = std::filesystem;
@@ -46,26 +48,21 @@ struct CliRun {
   std::string out;
 };
 
-// Runs the mdevrun binary (argv only) with this test's environment; stdout captured.
+// Runs the mdevrun binary (argv only) with this test's environment; stdout and stderr captured.
 CliRun mdevrun(const std::vector<std::string>& args) {
-  std::string cmd = kMdevrun;
-  for (const auto& a : args) cmd += " '" + a + "'";
-  FILE* p = ::popen((cmd + " 2>&1").c_str(), "r");
-  std::string out;
-  char buf[4096];
-  while (std::size_t n = std::fread(buf, 1, sizeof buf, p)) out.append(buf, n);
-  const int st = ::pclose(p);
-  return {WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st), out};
+  std::vector<std::string> argv{kMdevrun};
+  argv.insert(argv.end(), args.begin(), args.end());
+  const auto r = testing::run_command(argv, 180s, testing::Stderr::merge);
+  return {r.exit_code, r.out};
 }
 
 class Lifecycle : public ::testing::Test {
  protected:
   void SetUp() override {
     if (!testing::fuse_available()) GTEST_FAIL() << "needs root and /dev/fuse";
-    dir_ = fs::temp_directory_path() /
-           ("mdevrun-lifecycle-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::create_directories(dir_);
+    tmp_.emplace(std::string("mdevrun-lifecycle-") +
+                 ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir_ = tmp_->path();
     sysfs_ = std::make_unique<testing::FakeSysfs>(testing::kernel_like_config());
     ::setenv("MDEVRUN_RUNTIME_DIR", (dir_ / "run").c_str(), 1);
     ::setenv("MDEVRUN_SYSFS_ROOT", sysfs_->sys().c_str(), 1);
@@ -81,7 +78,7 @@ class Lifecycle : public ::testing::Test {
         ::kill(std::stoi(pid), SIGKILL);
     }
     sysfs_.reset();
-    fs::remove_all(dir_);
+    tmp_.reset();
     ::unsetenv("MDEVRUN_RUNTIME_DIR");
     ::unsetenv("MDEVRUN_SYSFS_ROOT");
     ::unsetenv("MDEVRUN_DEV_ROOT");
@@ -157,6 +154,7 @@ class Lifecycle : public ::testing::Test {
     }
   }
 
+  std::optional<testing::TempDir> tmp_;
   fs::path dir_;
   std::unique_ptr<testing::FakeSysfs> sysfs_;
 };

@@ -27,31 +27,17 @@
 
 #include <nlohmann/json.hpp>
 
+#include "run_command.hpp"
+#include "temp_dir.hpp"
+
 namespace {
 
 namespace fs = std::filesystem;
+using mdevrun::testing::run_shell;
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
 constexpr uid_t kNobody = 65534;
-
-struct CommandResult {
-  int exit_code = -1;
-  std::string out;
-};
-
-// A shell command line under a hard deadline; stdout captured, stderr to the test log.
-CommandResult run_command(const std::string& command, int deadline_seconds = 60) {
-  CommandResult result;
-  const std::string line = "timeout -k 5 " + std::to_string(deadline_seconds) + " " + command;
-  FILE* pipe = ::popen(line.c_str(), "r");
-  if (!pipe) return result;
-  char buf[4096];
-  for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, pipe)) > 0;) result.out.append(buf, n);
-  const int status = ::pclose(pipe);
-  if (status != -1 && WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
-  return result;
-}
 
 // Polls until `path` exists or `limit` passes (the daemon creates its socket when ready).
 bool wait_for(const fs::path& path, std::chrono::seconds limit) {
@@ -79,9 +65,7 @@ bool reap(pid_t pid, std::chrono::milliseconds limit) {
 class LibvirtDaemons {
  public:
   LibvirtDaemons() {
-    char templ[] = "/tmp/mdevrun-libvirt.XXXXXX";
-    if (!::mkdtemp(templ)) throw std::runtime_error("mkdtemp failed");
-    dir_ = templ;
+    dir_ = tmp_.path();
     fs::create_directories(dir_ / "run");
     for (const fs::path& p : {dir_, dir_ / "run"})
       if (::chown(p.c_str(), kNobody, kNobody) != 0) throw std::runtime_error("chown failed");
@@ -109,8 +93,6 @@ class LibvirtDaemons {
         reap(*it, std::chrono::seconds(10));
       }
     }
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
   }
 
   fs::path socket() const { return dir_ / "run" / "libvirt" / "libvirt-sock"; }
@@ -145,6 +127,7 @@ class LibvirtDaemons {
     pids_.push_back(pid);
   }
 
+  mdevrun::testing::TempDir tmp_{"mdevrun-libvirt"};  // removed after the daemons are gone
   fs::path dir_;
   std::vector<std::string> env_;
   std::vector<pid_t> pids_;
@@ -213,7 +196,7 @@ class LibvirtExportTest : public ::testing::Test {
   // mdevrun's export for `file`, written into the daemons' folder. With `rendernode`, GL gets
   // that node: a profile's gtk GL has none, and libvirt without one looks for a real GPU.
   fs::path exported(const fs::path& file, bool rendernode = false) {
-    auto xml = run_command(std::string(MDEVRUN_BIN) + " export " + file.string() + " --libvirt");
+    auto xml = run_shell(std::string(MDEVRUN_BIN) + " export " + file.string() + " --libvirt");
     EXPECT_EQ(xml.exit_code, 0);
     const std::string gl = "<gl enable='yes'/>";
     if (const auto at = xml.out.find(gl); rendernode && at != std::string::npos)
@@ -225,8 +208,8 @@ class LibvirtExportTest : public ::testing::Test {
 
   // The mdev's -device option in mdevrun's own argv (`start --dry-run --json`).
   Props mdevrun_vfio(const fs::path& file) {
-    const auto argv = run_command(std::string(MDEVRUN_BIN) + " start --dry-run --json " +
-                                  file.string() + " 2>/dev/null");
+    const auto argv = run_shell(std::string(MDEVRUN_BIN) + " start --dry-run --json " +
+                                file.string() + " 2>/dev/null");
     EXPECT_EQ(argv.exit_code, 0);
     for (const auto& arg : json::parse(argv.out))
       if (arg.get<std::string>().rfind("vfio-pci", 0) == 0)
@@ -237,8 +220,8 @@ class LibvirtExportTest : public ::testing::Test {
 
   // The vfio device in libvirt's qemu argv for the XML.
   Props libvirt_vfio(const fs::path& xml) {
-    const auto argv = run_command("env LIBVIRT_AUTOSTART=0 virsh -q -c '" + daemons_->uri() +
-                                  "' domxml-to-native qemu-argv " + xml.string());
+    const auto argv = run_shell("env LIBVIRT_AUTOSTART=0 virsh -q -c '" + daemons_->uri() +
+                                "' domxml-to-native qemu-argv " + xml.string());
     EXPECT_EQ(argv.exit_code, 0) << argv.out;
     // -device '{"driver":"vfio-pci",...}' (JSON in single quotes; it holds no single quote)
     static const std::regex device(R"(-device '(\{"driver":"vfio-pci[^']*\})')");
@@ -254,7 +237,7 @@ class LibvirtExportTest : public ::testing::Test {
     SCOPED_TRACE(name);
     const fs::path file = profile(name);
     const fs::path xml = exported(file, true);
-    const auto valid = run_command("virt-xml-validate " + xml.string() + " domain");
+    const auto valid = run_shell("virt-xml-validate " + xml.string() + " domain");
     EXPECT_EQ(valid.exit_code, 0) << valid.out;
     const std::vector<std::string> keys = {"driver", "sysfsdev", "display", "ramfb", "rombar"};
     const Props ours = only(mdevrun_vfio(file), keys);
@@ -287,7 +270,7 @@ TEST_F(LibvirtExportTest, ExampleProfilesValidate) {
         src / "profiles/headless-compute.json", src / "profiles/dev/driver-dev.json",
         src / "tests/cli/profiles/every-option.json"}) {
     SCOPED_TRACE(file.string());
-    const auto valid = run_command("virt-xml-validate " + exported(file).string() + " domain");
+    const auto valid = run_shell("virt-xml-validate " + exported(file).string() + " domain");
     EXPECT_EQ(valid.exit_code, 0) << valid.out;
   }
 }

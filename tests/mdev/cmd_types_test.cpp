@@ -11,8 +11,8 @@ namespace {
 class CmdTypesTest : public FuseTest {
  protected:
   CommandResult types(const std::string& args = "") {
-    return run_command("env MDEVRUN_SYSFS_ROOT=" + fake().sys().string() + " MDEVRUN_DEV_ROOT=" +
-                       fake().dev().string() + " " + MDEVRUN_BIN + " types" + args);
+    return run_shell("env MDEVRUN_SYSFS_ROOT=" + fake().sys().string() + " MDEVRUN_DEV_ROOT=" +
+                     fake().dev().string() + " " + MDEVRUN_BIN + " types" + args);
   }
   nlohmann::json config() {
     return nlohmann::json::parse(R"({

@@ -37,9 +37,8 @@ class HostChecksTest : public FuseTest {
   void SetUp() override {
     FuseTest::SetUp();
     if (HasFatalFailure()) return;
-    char templ[] = "/tmp/mdevrun-host.XXXXXX";
-    ASSERT_NE(::mkdtemp(templ), nullptr);
-    host_dir_ = templ;
+    host_tmp_.emplace("mdevrun-host");
+    host_dir_ = host_tmp_->path();
     qemu_outputs_ = {
         {"--version", "QEMU emulator version 7.2.22 (Debian 1:7.2+dfsg-7)\n"},
         {"-device vfio-pci,help", kVfioHelp},
@@ -61,8 +60,7 @@ class HostChecksTest : public FuseTest {
     profile_.display.gl = true;
   }
   void TearDown() override {
-    std::error_code ec;
-    if (!host_dir_.empty()) fs::remove_all(host_dir_, ec);
+    host_tmp_.reset();
     FuseTest::TearDown();
   }
 
@@ -135,6 +133,7 @@ class HostChecksTest : public FuseTest {
     ensure_mdevs(fake().host(), profile_.name, profile_.mdevs, EnsureMode::create);
   }
 
+  std::optional<TempDir> host_tmp_;
   fs::path host_dir_;
   Profile profile_;
   std::map<std::string, std::string> env_;
@@ -604,14 +603,14 @@ TEST_F(HostChecksTest, CliExitCodeFollowsTheWorstVerdict) {
   const std::string env = "env MDEVRUN_SYSFS_ROOT=" + sys().string() +
                           " MDEVRUN_DEV_ROOT=" + dev().string() +
                           " MDEVRUN_PROC_ROOT=" + (host_dir_ / "proc").string() + " ";
-  const auto ok = run_command(env + MDEVRUN_BIN + " check --json " + profile.string());
+  const auto ok = run_shell(env + MDEVRUN_BIN + " check --json " + profile.string());
   EXPECT_EQ(ok.exit_code, 0) << ok.out;
   EXPECT_EQ(nlohmann::json::parse(ok.out).at("result"), "pass");
   fs::remove(dev() / "kvm");
-  const auto failed = run_command(env + MDEVRUN_BIN + " check " + profile.string());
+  const auto failed = run_shell(env + MDEVRUN_BIN + " check " + profile.string());
   EXPECT_EQ(failed.exit_code, 1) << failed.out;
   EXPECT_THAT(failed.out, HasSubstr("\nFAIL  /dev/kvm: missing. Fix: sudo modprobe kvm_intel"));
-  const auto bad = run_command(env + MDEVRUN_BIN + " check /nonexistent.json 2>/dev/null");
+  const auto bad = run_shell(env + MDEVRUN_BIN + " check /nonexistent.json 2>/dev/null");
   EXPECT_EQ(bad.exit_code, 2);
 }
 

@@ -18,6 +18,8 @@
 #include "base/error.hpp"
 #include "fake_sysfs_fixture.hpp"
 #include "instance/runtime_dir.hpp"
+#include "run_command.hpp"
+#include "temp_dir.hpp"
 
 namespace mdevrun::testing {
 
@@ -28,14 +30,13 @@ class FuseTest : public ::testing::Test {
  protected:
   void SetUp() override {
     ASSERT_TRUE(fuse_available()) << "fake sysfs tests need root and /dev/fuse";
-    std::string templ = "/tmp/mdevrun-rt.XXXXXX";
-    ASSERT_NE(::mkdtemp(templ.data()), nullptr);
-    runtime_ = std::make_unique<RuntimeDir>(templ);
+    runtime_dir_.emplace("mdevrun-rt");
+    runtime_ = std::make_unique<RuntimeDir>(runtime_dir_->path());
   }
   void TearDown() override {
     fake_.reset();
-    std::error_code ec;
-    if (runtime_) std::filesystem::remove_all(runtime_->parent(), ec);
+    runtime_.reset();
+    runtime_dir_.reset();
   }
 
   FakeSysfs& mount(const nlohmann::json& config) {
@@ -56,6 +57,7 @@ class FuseTest : public ::testing::Test {
   }
 
   std::unique_ptr<FakeSysfs> fake_;
+  std::optional<TempDir> runtime_dir_;
   std::unique_ptr<RuntimeDir> runtime_;
 };
 
@@ -80,24 +82,6 @@ std::optional<Error> error_of(F&& f) {
   }
   ADD_FAILURE() << "no mdevrun::Error thrown";
   return std::nullopt;
-}
-
-struct CommandResult {
-  int exit_code = -1;  ///< -1 when it did not exit normally
-  std::string out;     ///< stdout (stderr is passed through to the test's log)
-};
-
-/// Runs a shell command line under `timeout` (a hard deadline) and captures its stdout.
-inline CommandResult run_command(const std::string& command, int deadline_seconds = 30) {
-  CommandResult result;
-  const std::string line = "timeout -k 5 " + std::to_string(deadline_seconds) + " " + command;
-  FILE* pipe = ::popen(line.c_str(), "r");
-  if (!pipe) return result;
-  char buf[4096];
-  for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, pipe)) > 0;) result.out.append(buf, n);
-  const int status = ::pclose(pipe);
-  if (status != -1 && WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
-  return result;
 }
 
 /// One parent with one type: the smallest useful host.

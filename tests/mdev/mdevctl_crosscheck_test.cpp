@@ -43,21 +43,21 @@ class MdevctlCrossCheckTest : public FuseTest {
  protected:
   // mdevctl ARGS with the fake tree as /sys, in a mount namespace of its own (nothing leaks out).
   CommandResult mdevctl(const std::string& args) {
-    return run_command("unshare -m --propagation private sh -c 'mount --bind " +
-                       fake().sys().string() + " /sys && exec mdevctl " + args + "'");
+    return run_shell("unshare -m --propagation private sh -c 'mount --bind " +
+                     fake().sys().string() + " /sys && exec mdevctl " + args + "'");
   }
 };
 
 TEST_F(MdevctlCrossCheckTest, TypesAgreeWithMdevctl) {
-  ASSERT_EQ(run_command("sh -c 'command -v mdevctl unshare'").exit_code, 0)
+  ASSERT_EQ(run_shell("command -v mdevctl unshare").exit_code, 0)
       << "mdevctl (Debian package mdevctl) and unshare are needed: run scripts/deps";
   auto config = kernel_like_config();
   config["devices"] = {{{"uuid", kUuid1}, {"parent", "mbochs"}, {"type", "mbochs-3"}}};
   mount(config);
   const auto theirs = mdevctl("types --dumpjson");
   ASSERT_EQ(theirs.exit_code, 0) << theirs.out;
-  const auto ours = run_command("env MDEVRUN_SYSFS_ROOT=" + fake().sys().string() + " " +
-                                MDEVRUN_BIN + " types --json");
+  const auto ours = run_shell("env MDEVRUN_SYSFS_ROOT=" + fake().sys().string() + " " +
+                              MDEVRUN_BIN + " types --json");
   ASSERT_EQ(ours.exit_code, 0);
   const TypeMap expected = from_mdevctl(json::parse(theirs.out));
   EXPECT_EQ(expected.size(), 12u);  // mdevctl really read the fake tree
@@ -66,7 +66,7 @@ TEST_F(MdevctlCrossCheckTest, TypesAgreeWithMdevctl) {
 }
 
 TEST_F(MdevctlCrossCheckTest, MdevctlSeesTheDevicesEnsureCreated) {
-  ASSERT_EQ(run_command("sh -c 'command -v mdevctl unshare'").exit_code, 0);
+  ASSERT_EQ(run_shell("command -v mdevctl unshare").exit_code, 0);
   mount(kernel_like_config());
   MdevSpec gpu;
   gpu.id = "gpu0";

@@ -20,16 +20,14 @@ class MdevctlExportTest : public FuseTest {
   void SetUp() override {
     FuseTest::SetUp();
     if (HasFatalFailure()) return;
-    char templ[] = "/tmp/mdevrun-mdevctl.XXXXXX";
-    ASSERT_NE(::mkdtemp(templ), nullptr);
-    dir_ = templ;
+    tmp_.emplace("mdevrun-mdevctl");
+    dir_ = tmp_->path();
     // mdevctl insists on its scripts folders, as Debian installs them.
     fs::create_directories(dir_ / "etc" / "scripts.d" / "callouts");
     fs::create_directories(dir_ / "etc" / "scripts.d" / "notifiers");
   }
   void TearDown() override {
-    std::error_code ec;
-    if (!dir_.empty()) fs::remove_all(dir_, ec);
+    tmp_.reset();
     FuseTest::TearDown();
   }
 
@@ -39,19 +37,20 @@ class MdevctlExportTest : public FuseTest {
     std::ofstream(file) << "set -e\nmount --bind " << fake().sys().string()
                         << " /sys\nmount --bind " << (dir_ / "etc").string() << " /etc/mdevctl.d\n"
                         << script;
-    return run_command("unshare -m --propagation private sh " + file.string());
+    return run_shell("unshare -m --propagation private sh " + file.string());
   }
 
   CommandResult export_script(const fs::path& profile, const std::string& flags = "") {
-    return run_command("env MDEVRUN_SYSFS_ROOT=" + fake().sys().string() + " " + MDEVRUN_BIN +
-                       " export " + profile.string() + " --mdevctl" + flags);
+    return run_shell("env MDEVRUN_SYSFS_ROOT=" + fake().sys().string() + " " + MDEVRUN_BIN +
+                     " export " + profile.string() + " --mdevctl" + flags);
   }
 
+  std::optional<TempDir> tmp_;
   fs::path dir_;
 };
 
 TEST_F(MdevctlExportTest, MdevctlDefinesAndStartsTheExportedMdev) {
-  ASSERT_EQ(run_command("sh -c 'command -v mdevctl unshare'").exit_code, 0)
+  ASSERT_EQ(run_shell("command -v mdevctl unshare").exit_code, 0)
       << "mdevctl (Debian package mdevctl) and unshare are needed: run scripts/deps";
   mount(kernel_like_config());
   const fs::path profile = dir_ / "desk.json";

@@ -30,6 +30,22 @@ TEST(Process, SpawnFindsThePathAndPipesBothOutputs) {
   EXPECT_EQ(c.try_wait(), 3);  // the status stays
 }
 
+TEST(Process, PipeStdoutLeavesStderrAlone) {
+  ChildOptions o;
+  o.output = ChildOptions::Output::pipe_stdout;
+  Child c = spawn({"sh", "-c", "echo out; echo err >&2"}, o);
+  EXPECT_EQ(read_all(c.output()), "out\n");
+  EXPECT_EQ(c.wait_until(Clock::now() + 5s), 0);
+}
+
+TEST(Process, FindInPathIsExecvpsLookup) {
+  EXPECT_EQ(find_in_path("/no/such/prog"), "/no/such/prog");  // a path is taken as given
+  const std::string sh = find_in_path("sh");
+  EXPECT_FALSE(sh.empty());
+  EXPECT_EQ(::access(sh.c_str(), X_OK), 0);
+  EXPECT_EQ(find_in_path("mdevrun-no-such-program"), "");
+}
+
 TEST(Process, ExecFailuresAreReportedWithTheirErrno) {
   try {
     spawn({"mdevrun-no-such-program"});

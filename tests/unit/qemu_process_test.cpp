@@ -8,17 +8,15 @@
 
 #include "base/error.hpp"
 
+#include "temp_dir.hpp"
+
 namespace mdevrun {
 namespace fs = std::filesystem;
 
-class QemuProcessTest : public testing::Test {
+class QemuProcessTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("mdevrun-qp-" + std::to_string(::getpid()));
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  fs::path dir_;
+  testing::TempDir tmp_{"mdevrun-qp"};
+  const fs::path dir_ = tmp_.path();
   boost::asio::io_context ioc_;
 };
 
