@@ -55,7 +55,7 @@ std::optional<int> iommu_group_of(const fs::path& device_dir) {
 }  // namespace
 
 std::vector<std::string> list_parent_names(const Host& host) {
-  return sorted_entries(host.sys / "class" / "mdev_bus");
+  return sorted_entries(mdev_parent_path(host, ""));
 }
 
 std::optional<MdevType> read_type(const Host& host, std::string_view parent,
@@ -67,7 +67,7 @@ std::optional<MdevType> read_type(const Host& host, std::string_view parent,
   MdevType t;
   t.parent = parent;
   t.type = type;
-  t.dir = host.sys / "class" / "mdev_bus" / parent / "mdev_supported_types" / type;
+  t.dir = mdev_parent_path(host, parent) / "mdev_supported_types" / type;
   const auto available = read_optional(t.dir / "available_instances");
   if (!available) return std::nullopt;  // no such type (or it vanished meanwhile)
   const std::string count = trim(*available);
@@ -91,7 +91,7 @@ std::vector<MdevParent> list_parents(const Host& host) {
   for (const auto& name : list_parent_names(host)) {
     MdevParent parent;
     parent.name = name;
-    parent.dir = host.sys / "class" / "mdev_bus" / name;
+    parent.dir = mdev_parent_path(host, name);
     for (const auto& type : sorted_entries(parent.dir / "mdev_supported_types"))
       if (auto t = read_type(host, name, type)) parent.types.push_back(std::move(*t));
     parents.push_back(std::move(parent));
@@ -99,12 +99,20 @@ std::vector<MdevParent> list_parents(const Host& host) {
   return parents;
 }
 
+fs::path mdev_device_path(const Host& host, std::string_view uuid) {
+  return host.sys / "bus" / "mdev" / "devices" / uuid;
+}
+
+fs::path mdev_parent_path(const Host& host, std::string_view parent) {
+  return host.sys / "class" / "mdev_bus" / parent;
+}
+
 std::optional<MdevDevice> find_device(const Host& host, std::string_view uuid) {
   const auto lower = normalize_uuid(uuid);
   if (!lower) return std::nullopt;
   MdevDevice device;
   device.uuid = *lower;
-  device.sysfs_path = host.sys / "bus" / "mdev" / "devices" / *lower;
+  device.sysfs_path = mdev_device_path(host, *lower);
   std::error_code ec;
   const fs::path real = fs::canonical(device.sysfs_path, ec);
   if (ec) return std::nullopt;
@@ -117,7 +125,7 @@ std::optional<MdevDevice> find_device(const Host& host, std::string_view uuid) {
 
 std::vector<MdevDevice> list_devices(const Host& host) {
   std::vector<MdevDevice> devices;
-  for (const auto& entry : sorted_entries(host.sys / "bus" / "mdev" / "devices"))
+  for (const auto& entry : sorted_entries(mdev_device_path(host, "")))
     if (is_uuid(entry))
       if (auto device = find_device(host, entry)) devices.push_back(std::move(*device));
   return devices;

@@ -48,6 +48,13 @@ std::vector<MdevParent> list_parents(const Host& host);
 /// One type of one parent; none when the parent or type does not exist. Throws like list_parents.
 std::optional<MdevType> read_type(const Host& host, std::string_view parent, std::string_view type);
 
+/// <sys>/bus/mdev/devices/<uuid>: where the mdev `uuid` (lower-case, validated) appears, and
+/// qemu's sysfsdev for it.
+std::filesystem::path mdev_device_path(const Host& host, std::string_view uuid);
+
+/// <sys>/class/mdev_bus/<parent>.
+std::filesystem::path mdev_parent_path(const Host& host, std::string_view parent);
+
 /// The mdev with this UUID (any case), found through bus/mdev/devices/<uuid>: parent from its real
 /// path, type from its mdev_type link, IOMMU group from its iommu_group link. None when absent.
 std::optional<MdevDevice> find_device(const Host& host, std::string_view uuid);

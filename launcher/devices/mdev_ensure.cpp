@@ -2,17 +2,15 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstring>
 #include <exception>
 #include <optional>
-#include <set>
 #include <thread>
 
-#include "base/did_you_mean.hpp"
 #include "base/error.hpp"
 #include "base/text.hpp"
-#include "base/uuid.hpp"
 #include "devices/mdev_discovery.hpp"
+#include "devices/mdev_errors.hpp"
+#include "devices/mdev_plan.hpp"
 #include "os/sysfs_write.hpp"
 
 namespace mdevrun {
@@ -25,62 +23,9 @@ std::string in_quotes(std::string_view text) {
   return "\"" + std::string(text) + "\"";
 }
 
-std::string no_parent_message(const Host& host) {
-  return "no mdev-capable device is registered (" + (host.sys / "class" / "mdev_bus").string() +
-         " is empty or missing): load the parent device's mdev driver; run `mdevrun check` for "
-         "details";
-}
-
-std::string no_free_message(std::string_view type, std::string_view parents,
-                            std::string_view detail) {
-  return "mdev type " + in_quotes(type) + " has no free instance on " + std::string(parents) +
-         " (" + std::string(detail) + "): stop a VM that uses one, or pick another type";
-}
-
-[[noreturn]] void create_failed(int error, const std::string& uuid, const MdevType& type) {
-  const std::string create = (type.dir / "create").string();
-  const std::string code = errno_name(error);
-  switch (error) {
-    case ENOSPC:
-    case EUSERS:
-      throw Error(ExitCode::mdev, no_free_message(type.type, type.parent,
-                                                  "create failed with " + code +
-                                                      " although available_instances was " +
-                                                      std::to_string(type.available_instances)));
-    case EEXIST:
-      throw Error(ExitCode::mdev, "cannot create mdev " + uuid +
-                                      ": the UUID is already in use (EEXIST from " + create +
-                                      "): remove that mdev or choose another uuid");
-    case EINVAL:
-      throw Error(ExitCode::mdev, "cannot create mdev " + uuid + " of type " +
-                                      in_quotes(type.type) + " on " + type.parent +
-                                      ": the kernel rejected it (EINVAL from " + create +
-                                      "): check the kernel log (dmesg)");
-    case ENODEV:
-      throw Error(ExitCode::mdev, "cannot create mdev " + uuid + " on " + type.parent +
-                                      ": the parent device is going away (ENODEV from " + create +
-                                      "): check that its driver is still bound");
-    case ENOENT:
-      throw Error(ExitCode::mdev, "cannot create mdev " + uuid + ": " + create +
-                                      " does not exist (ENOENT): the parent or type went away; run "
-                                      "`mdevrun types`");
-    case EACCES:
-    case EPERM:
-      throw Error(ExitCode::permission,
-                  "cannot create mdev " + uuid + ": no permission to write " + create + " (" +
-                      code +
-                      "): run mdevrun as root, or create the mdev once as root (persistently: "
-                      "mdevctl define -u " +
-                      uuid + " -p " + type.parent + " -t " + type.type +
-                      " --auto && mdevctl start -u " + uuid + ") and let mdevrun reuse it");
-    default:
-      throw Error(ExitCode::mdev, "cannot create mdev " + uuid + " of type " +
-                                      in_quotes(type.type) + " on " + type.parent + ": writing " +
-                                      create + " failed: " + std::strerror(error) + " (" + code +
-                                      ")");
-  }
-}
-
+// Applies plans one spec at a time (each planned after the previous one was applied, so free
+// instance counts are current), under the spec's UUID lock, recording ownership before anything
+// else can fail and rolling back what this call created on any failure.
 class Ensurer {
  public:
   Ensurer(const Host& host, std::string_view profile_name, EnsureMode mode,
@@ -91,27 +36,13 @@ class Ensurer {
         options_(options) {}
 
   EnsureResult run(const std::vector<MdevSpec>& specs) {
-    const auto uuids = spec_uuids(specs);
-    if (!dry_) owned_before_ = options_.owned;
+    const auto uuids = mdev_uuids(profile_name_, specs);
+    if (dry_) return dry_run(specs, uuids);
+    owned_before_ = options_.owned;
     try {
       for (std::size_t i = 0; i < specs.size(); ++i) {
-        ResolvedMdev r;
-        r.id = specs[i].id;
-        r.uuid = uuids[i];
-        r.type = specs[i].type;
-        r.parent = specs[i].parent.value_or("");
-        r.sysfs_path = host_.sys / "bus" / "mdev" / "devices" / r.uuid;
-        if (dry_) {
-          try {
-            result_.notes.push_back(resolve(specs[i], r));
-          } catch (const Error& e) {
-            result_.notes.push_back(std::string("start would fail: ") + e.what());
-          }
-          result_.mdevs.push_back(std::move(r));
-          continue;
-        }
-        lock(r);
-        resolve(specs[i], r);
+        lock(specs[i].id, uuids[i]);
+        apply(plan_mdev(host_, specs[i], uuids[i]));
       }
       save_state();
     } catch (...) {
@@ -122,173 +53,83 @@ class Ensurer {
   }
 
  private:
-  std::vector<std::string> spec_uuids(const std::vector<MdevSpec>& specs) const {
-    std::vector<std::string> uuids;
-    for (const auto& spec : specs) {
-      std::string uuid;
-      if (spec.uuid) {
-        auto normal = normalize_uuid(*spec.uuid);
-        if (!normal)
-          throw Error(ExitCode::usage, "profile device " + in_quotes(spec.id) + ": uuid " +
-                                           in_quotes(*spec.uuid) + " is not a UUID");
-        uuid = *normal;
-      } else {
-        uuid = derive_mdev_uuid(profile_name_, spec.id);
+  // Nothing written or locked; what would fail becomes a note, and every spec still gets a
+  // ResolvedMdev (exists=false when missing).
+  EnsureResult dry_run(const std::vector<MdevSpec>& specs, const std::vector<std::string>& uuids) {
+    for (std::size_t i = 0; i < specs.size(); ++i) {
+      try {
+        MdevPlan plan = plan_mdev(host_, specs[i], uuids[i]);
+        plan.mdev.exists = plan.action == MdevPlan::Action::reuse;
+        result_.notes.push_back(plan.note());
+        result_.mdevs.push_back(std::move(plan.mdev));
+      } catch (const Error& e) {
+        result_.notes.push_back(std::string("start would fail: ") + e.what());
+        ResolvedMdev r;
+        r.id = specs[i].id;
+        r.uuid = uuids[i];
+        r.type = specs[i].type;
+        r.parent = specs[i].parent.value_or("");
+        r.sysfs_path = mdev_device_path(host_, uuids[i]);
+        result_.mdevs.push_back(std::move(r));
       }
-      for (std::size_t j = 0; j < uuids.size(); ++j)
-        if (uuids[j] == uuid)
-          throw Error(ExitCode::usage, "profile devices " + in_quotes(specs[j].id) + " and " +
-                                           in_quotes(spec.id) + " use the same mdev uuid " + uuid +
-                                           ": give each device its own uuid");
-      uuids.push_back(uuid);
     }
-    return uuids;
+    return std::move(result_);
   }
 
   // Hands every device resolved so far to the caller's recorder (the instance's state file).
   void save_state() {
-    if (dry_ || !options_.record) return;
+    if (!options_.record) return;
     std::vector<MdevRecord> records;
     for (const auto& r : result_.mdevs)
       records.push_back({r.id, r.uuid, r.parent, r.type, r.created});
     options_.record(records);
   }
 
-  void lock(const ResolvedMdev& r) {
+  void lock(const std::string& id, const std::string& uuid) {
     if (options_.lock_dir.empty()) return;
-    const fs::path path = options_.lock_dir / (r.uuid + ".lock");
+    const fs::path path = options_.lock_dir / (uuid + ".lock");
     std::optional<pid_t> holder;
     auto lock = FileLock::try_lock(path, &holder);
     if (!lock)
       throw Error(ExitCode::busy,
-                  "mdev " + r.uuid + " is in use by another mdevrun (" +
+                  "mdev " + uuid + " is in use by another mdevrun (" +
                       (holder ? "pid " + std::to_string(*holder) + ", " : std::string()) + "lock " +
                       path.string() + "): stop that instance first, or give profile device " +
-                      in_quotes(r.id) + " another uuid");
+                      in_quotes(id) + " another uuid");
     result_.locks.push_back(std::move(*lock));
   }
 
-  // Fills in `r` (reusing or, unless dry, creating the device) and returns a note for dry runs.
-  std::string resolve(const MdevSpec& spec, ResolvedMdev& r) {
-    if (auto existing = find_device(host_, r.uuid)) {
-      if ((spec.parent && *spec.parent != existing->parent) || spec.type != existing->type)
-        throw Error(ExitCode::mdev, "mdev " + r.uuid + " already exists as type " +
-                                        in_quotes(existing->type) + " on " + existing->parent +
-                                        ", but profile device " + in_quotes(r.id) + " wants type " +
-                                        in_quotes(spec.type) + " on " +
-                                        (spec.parent ? *spec.parent : std::string("any parent")) +
-                                        ": remove that mdev, or give the device another uuid");
-      r.parent = existing->parent;
-      r.iommu_group = existing->iommu_group;
+  void apply(MdevPlan plan) {
+    ResolvedMdev& r = plan.mdev;
+    if (plan.action == MdevPlan::Action::reuse) {
       r.exists = true;
       r.created = owned_before_.count(r.uuid) > 0;
-      if (!dry_) {
-        result_.mdevs.push_back(r);
-        save_state();
-        confirm(result_.mdevs.back());
-      }
-      return "mdev " + r.uuid + " (type " + in_quotes(r.type) + " on " + r.parent +
-             ") exists: start would reuse it";
-    }
-    std::vector<MdevType> candidates =
-        spec.parent ? given_parent(*spec.parent, spec.type) : offering_parents(spec.type);
-    const MdevType& first = candidates.front();
-    if (dry_) {
-      r.parent = first.parent;
-      return "start would create mdev " + r.uuid + " of type " + in_quotes(r.type) + " on " +
-             r.parent + " (" + std::to_string(first.available_instances) + " free" +
-             (spec.parent ? "" : ", parent picked automatically") + ")";
+      result_.mdevs.push_back(r);
+      save_state();
+      confirm(result_.mdevs.back());
+      return;
     }
     std::vector<std::string> exhausted;
-    for (const auto& type : candidates) {
+    for (const auto& type : plan.candidates) {
       const int error = write_sysfs(type.dir / "create", r.uuid);
-      if ((error == ENOSPC || error == EUSERS) && !spec.parent) {
+      if ((error == ENOSPC || error == EUSERS) && !plan.parent_given) {
         exhausted.push_back(errno_name(error) + " on " + type.parent);
         continue;  // available_instances is only advisory: try the next parent
       }
-      if (error != 0) create_failed(error, r.uuid, type);
+      if (error != 0) throw_create_failed(error, r.uuid, type);
       r.parent = type.parent;
       r.created = true;
       created_now_.push_back(r.uuid);
       result_.mdevs.push_back(r);
       save_state();  // record ownership before anything else can fail
       confirm(result_.mdevs.back());
-      return {};
+      return;
     }
     std::vector<std::string> names;
-    for (const auto& type : candidates) names.push_back(type.parent);
-    throw Error(ExitCode::mdev, no_free_message(spec.type, join(names, " or "),
+    for (const auto& type : plan.candidates) names.push_back(type.parent);
+    throw Error(ExitCode::mdev, no_free_message(r.type, join(names, " or "),
                                                 "create failed with " + join(exhausted) +
                                                     "; available_instances was stale"));
-  }
-
-  // The type on the named parent, checked: registered, offered, with a free instance.
-  std::vector<MdevType> given_parent(const std::string& parent, const std::string& type) const {
-    const auto parents = list_parent_names(host_);
-    if (parents.empty()) throw Error(ExitCode::mdev, no_parent_message(host_));
-    if (std::find(parents.begin(), parents.end(), parent) == parents.end()) {
-      std::string message = "mdev parent " + in_quotes(parent) + " is not registered (no " +
-                            (host_.sys / "class" / "mdev_bus" / parent).string() + ")";
-      if (auto suggestion = did_you_mean(parent, parents))
-        message += ": did you mean " + in_quotes(*suggestion) + "?";
-      else
-        message += ": registered parents are " + join(parents) + "; run `mdevrun types`";
-      throw Error(ExitCode::mdev, message);
-    }
-    auto found = read_type(host_, parent, type);
-    if (!found) {
-      std::vector<std::string> offered;
-      std::vector<std::string> elsewhere;
-      for (const auto& p : list_parents(host_))
-        for (const auto& t : p.types) {
-          if (p.name == parent) offered.push_back(t.type);
-          if (p.name != parent && t.type == type) elsewhere.push_back(p.name);
-        }
-      std::string message = "mdev type " + in_quotes(type) + " is not offered by " + parent;
-      if (auto suggestion = did_you_mean(type, offered))
-        message += ": did you mean " + in_quotes(*suggestion) + "?";
-      else if (!elsewhere.empty())
-        message += ": it is offered by " + join(elsewhere) + "; fix or omit the device's parent";
-      else if (offered.empty())
-        message += ": it offers no types";
-      else
-        message += ": it offers " + join(offered) + "; run `mdevrun types`";
-      throw Error(ExitCode::mdev, message);
-    }
-    if (found->available_instances <= 0)
-      throw Error(ExitCode::mdev, no_free_message(type, parent, "available_instances 0"));
-    return {*found};
-  }
-
-  // Every parent offering `type` with a free instance, in sorted parent order.
-  std::vector<MdevType> offering_parents(const std::string& type) const {
-    const auto parents = list_parents(host_);
-    if (parents.empty()) throw Error(ExitCode::mdev, no_parent_message(host_));
-    std::vector<MdevType> offering;
-    std::set<std::string> all_types;
-    for (const auto& p : parents)
-      for (const auto& t : p.types) {
-        all_types.insert(t.type);
-        if (t.type == type) offering.push_back(t);
-      }
-    if (offering.empty()) {
-      std::string message = "no registered mdev parent offers type " + in_quotes(type);
-      if (auto suggestion = did_you_mean(type, {all_types.begin(), all_types.end()}))
-        message += ": did you mean " + in_quotes(*suggestion) + "?";
-      else
-        message += ": run `mdevrun types` to see the types on offer";
-      throw Error(ExitCode::mdev, message);
-    }
-    std::vector<MdevType> free;
-    std::vector<std::string> names;
-    for (const auto& t : offering) {
-      names.push_back(t.parent);
-      if (t.available_instances > 0) free.push_back(t);
-    }
-    if (free.empty())
-      throw Error(ExitCode::mdev,
-                  no_free_message(type, join(names, " or "), "available_instances 0"));
-    return free;
   }
 
   // Checks that the device, its IOMMU group and its /dev/vfio node are there (bounded wait for

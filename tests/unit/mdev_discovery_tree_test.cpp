@@ -7,6 +7,7 @@
 
 #include "base/error.hpp"
 #include "devices/mdev_discovery.hpp"
+#include "devices/mdev_plan.hpp"
 #include "temp_dir.hpp"
 
 namespace mdevrun {
@@ -87,6 +88,65 @@ TEST_F(DiscoveryTreeTest, AnUnparsableCountIsAnErrorNamingTheFile) {
 TEST_F(DiscoveryTreeTest, ADeviceWithoutAGroupHasNone) {
   fs::remove(parent_ / kUuid / "iommu_group");
   EXPECT_EQ(find_device(host_, kUuid)->iommu_group, std::nullopt);
+}
+
+// The planner on the same tree: it only reads, and says why a plan is impossible.
+MdevSpec spec(const char* id, std::optional<std::string> parent, const char* type) {
+  MdevSpec s;
+  s.id = id;
+  s.parent = std::move(parent);
+  s.type = type;
+  return s;
+}
+
+TEST_F(DiscoveryTreeTest, PlanReusesTheDeviceWithTheUuid) {
+  const MdevPlan plan = plan_mdev(host_, spec("s0", std::nullopt, "mtty-1"), kUuid);
+  EXPECT_EQ(plan.action, MdevPlan::Action::reuse);
+  EXPECT_EQ(plan.mdev.parent, "mtty");
+  EXPECT_EQ(plan.mdev.iommu_group, 7);
+  EXPECT_EQ(plan.mdev.sysfs_path, mdev_device_path(host_, kUuid));
+  EXPECT_EQ(plan.note(), std::string("mdev ") + kUuid +
+                             " (type \"mtty-1\" on mtty) exists: start would reuse it");
+}
+
+TEST_F(DiscoveryTreeTest, PlanCreatesOnAParentWithAFreeInstance) {
+  const char* other = "00000000-0000-4000-8000-000000000001";
+  const MdevPlan plan = plan_mdev(host_, spec("s0", std::nullopt, "mtty-1"), other);
+  EXPECT_EQ(plan.action, MdevPlan::Action::create);
+  ASSERT_EQ(plan.candidates.size(), 1u);
+  EXPECT_EQ(plan.candidates[0].parent, "mtty");
+  EXPECT_EQ(plan.note(), std::string("start would create mdev ") + other +
+                             " of type \"mtty-1\" on mtty (23 free, parent picked automatically)");
+  EXPECT_FALSE(fs::exists(host_.sys / "bus/mdev/devices" / other));  // nothing written
+}
+
+TEST_F(DiscoveryTreeTest, PlanRefusesADeviceOfAnotherTypeAndSuggestsTypes) {
+  try {
+    plan_mdev(host_, spec("s0", std::nullopt, "mtty-2"), kUuid);
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ExitCode::mdev);
+    EXPECT_NE(std::string(e.what()).find("already exists as type \"mtty-1\""), std::string::npos);
+  }
+  try {
+    plan_mdev(host_, spec("s0", "mtty", "mtty-l"), "00000000-0000-4000-8000-000000000001");
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("did you mean \"mtty-1\"?"), std::string::npos)
+        << e.what();
+  }
+}
+
+TEST(MdevUuids, DerivedOrGivenAndNeverShared) {
+  std::vector<MdevSpec> specs{spec("a", std::nullopt, "t"), spec("b", std::nullopt, "t")};
+  specs[1].uuid = "4DD50F26-EC08-11E8-B838-4BC3356865B6";
+  const auto uuids = mdev_uuids("desk", specs);
+  EXPECT_EQ(uuids[1], kUuid);
+  EXPECT_EQ(uuids[0].size(), 36u);
+  specs[0].uuid = kUuid;
+  EXPECT_THROW(mdev_uuids("desk", specs), Error);
+  specs[0].uuid = "not-a-uuid";
+  EXPECT_THROW(mdev_uuids("desk", specs), Error);
 }
 
 }  // namespace
