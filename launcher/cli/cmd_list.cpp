@@ -16,22 +16,17 @@ struct ListOptions {
 };
 
 int run_list(const Host& host, const ListOptions& o) {
-  const RuntimeDir runtime = RuntimeDir::of(host);
+  const InstanceListing listing = list_instances(host);
+  for (const auto& cleaned : listing.cleaned) std::cerr << "mdevrun: " << cleaned << "\n";
   nlohmann::json out = nlohmann::json::array();
-  for (const auto& name : runtime.list_instances()) {
-    if (auto cleaned = clean_stale_instance(host, name)) {
-      std::cerr << "mdevrun: " << *cleaned << "\n";
-      continue;
-    }
-    auto state = load_state(runtime.state_file(name));
-    if (!state) continue;  // starting right now
+  for (const auto& state : listing.running) {
     out.push_back(
-        {{"name", name},
-         {"qemu_pid", state->qemu_pid.value_or(0)},
-         {"supervisor_pid", state->supervisor_pid.value_or(0)},
-         {"uptime_seconds", static_cast<std::int64_t>(std::time(nullptr)) - state->started_at},
-         {"profile", state->profile.string()},
-         {"mdevs", state->mdevs.size()}});
+        {{"name", state.name},
+         {"qemu_pid", state.qemu_pid.value_or(0)},
+         {"supervisor_pid", state.supervisor_pid.value_or(0)},
+         {"uptime_seconds", static_cast<std::int64_t>(std::time(nullptr)) - state.started_at},
+         {"profile", state.profile.string()},
+         {"mdevs", state.mdevs.size()}});
   }
   if (o.json) {
     std::cout << out.dump(2) << "\n";

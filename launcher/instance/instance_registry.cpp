@@ -88,6 +88,20 @@ std::optional<std::string> clean_stale_instance(const Host& host, const std::str
   return clean_stale_instance_locked(host, name);
 }
 
+InstanceListing list_instances(const Host& host) {
+  const RuntimeDir runtime = RuntimeDir::of(host);
+  InstanceListing listing;
+  for (const auto& name : runtime.list_instances()) {
+    if (auto cleaned = clean_stale_instance(host, name)) {
+      listing.cleaned.push_back(std::move(*cleaned));
+      continue;
+    }
+    if (auto state = load_state(runtime.state_file(name)))  // none: starting right now
+      listing.running.push_back(std::move(*state));
+  }
+  return listing;
+}
+
 InstanceState running_instance_state(const Host& host, const std::string& name) {
   const RuntimeDir runtime = RuntimeDir::of(host);
   if (auto cleaned = clean_stale_instance(host, name))

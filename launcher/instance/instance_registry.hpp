@@ -35,6 +35,14 @@ InstanceState running_instance_state(const Host& host, const std::string& name);
 /// description of what was cleaned, or none when there was nothing stale.
 std::optional<std::string> clean_stale_instance(const Host& host, const std::string& name);
 
+struct InstanceListing {
+  std::vector<InstanceState> running;  ///< by name; instances still starting are left out
+  std::vector<std::string> cleaned;    ///< what clean_stale_instance did, one line each
+};
+
+/// Every instance folder: stale ones cleaned up (and said so), the live ones' states.
+InstanceListing list_instances(const Host& host);
+
 /// Same as above for a caller that already holds the instance lock (the next `start`).
 std::optional<std::string> clean_stale_instance_locked(const Host& host, const std::string& name);
 
