@@ -1,5 +1,6 @@
 #include "cli/cli.hpp"
 
+#include <cmath>
 #include <exception>
 #include <iostream>
 #include <string>
@@ -40,6 +41,19 @@ int usage_error(const CLI::App& app, const CLI::ParseError& e, int argc, char** 
 }
 
 }  // namespace
+
+CLI::Validator seconds(bool zero_allowed) {
+  return CLI::Validator(
+      [zero_allowed](std::string& text) -> std::string {
+        double value = 0;
+        if (!CLI::detail::lexical_cast(text, value) || !std::isfinite(value) ||
+            value < 0 || (value == 0 && !zero_allowed) || value > 86400)
+          return "expected seconds: a number " + std::string(zero_allowed ? "from 0" : "above 0") +
+                 " up to 86400, got " + text;
+        return {};
+      },
+      "SECONDS");
+}
 
 int run(int argc, char** argv) {
   CLI::App app{"mdevrun: start QEMU virtual machines that use a Linux mediated device (mdev)"};

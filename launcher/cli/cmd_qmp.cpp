@@ -151,7 +151,7 @@ void add_qmp(CLI::App& app, Action& action) {
       app.add_subcommand("qmp", "Send one QMP command to a qemu monitor and print the reply");
   add_target_options(*sub, opts->target);
   sub->add_option("--timeout", opts->timeout_s, "Seconds for connect + reply (default 10)")
-      ->check(CLI::PositiveNumber)
+      ->check(seconds(false))
       ->type_name("S");
   sub->add_flag("--debug", opts->debug, "Print every QMP message on stderr");
   // Three plain strings, not one list: CLI11 would read a list argument "[]" as "empty".
@@ -175,7 +175,7 @@ void add_events(CLI::App& app, Action& action) {
                   "Stop after this event (exit 5 if it does not come in time)")
       ->type_name("EVENT");
   sub->add_option("--timeout", opts->timeout_s, "Stop after S seconds (default: no bound)")
-      ->check(CLI::PositiveNumber)
+      ->check(seconds(false))
       ->type_name("S");
   sub->add_flag("--debug", opts->debug, "Print every QMP message on stderr");
   sub->callback(

@@ -74,7 +74,8 @@ void add_start(CLI::App& app, Action& action) {
   sub->add_flag("--json", o->json, "With --dry-run: print argv as a JSON array");
   sub->add_flag("--detach", o->detach, "Return once qemu is ready; a supervisor stays behind");
   sub->add_option("--start-timeout", o->start_timeout_s,
-                  "Seconds from spawning qemu to its QMP monitor answering (default 30)");
+                  "Seconds from spawning qemu to its QMP monitor answering (default 30)")
+      ->check(seconds(false));
   sub->callback([o, &action] { action = [o](const Host& host) { return run_start(host, *o); }; });
 }
 

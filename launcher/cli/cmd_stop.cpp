@@ -29,7 +29,8 @@ void add_stop(CLI::App& app, Action& action) {
   auto o = std::make_shared<StopOptions>();
   auto* sub = app.add_subcommand("stop", "Stop an instance: powerdown, quit, SIGTERM, SIGKILL");
   sub->add_option("name", o->target, "Instance name or profile")->required();
-  sub->add_option("--timeout", o->timeout_s, "Seconds to wait for the guest to power off (30)");
+  sub->add_option("--timeout", o->timeout_s, "Seconds to wait for the guest to power off (30)")
+      ->check(seconds(true));
   sub->add_flag("--force", o->force, "Skip the guest powerdown: quit qemu at once");
   sub->callback([o, &action] { action = [o](const Host& host) { return run_stop(host, *o); }; });
 }

@@ -46,7 +46,8 @@ void add_unplug(CLI::App& app, Action& action) {
   auto* sub = app.add_subcommand("unplug", "Hot-unplug an mdev or device and wait for the guest");
   sub->add_option("name", o->target, "Instance name or profile")->required();
   sub->add_option("device", o->device, "Device id (default: the profile's first mdev)");
-  sub->add_option("--timeout", o->timeout_s, "Seconds to wait for the guest (default 10)");
+  sub->add_option("--timeout", o->timeout_s, "Seconds to wait for the guest (default 10)")
+      ->check(seconds(false));
   sub->add_flag("--remove-mdev", o->remove_mdev,
                 "Remove the mdev once unplugged (if mdevrun made it)");
   sub->callback([o, &action] { action = [o](const Host& host) { return run_unplug(host, *o); }; });

@@ -11,6 +11,11 @@
 
 namespace mdevrun::cli {
 
+/// For options in seconds: a finite number from `min` (exclusive when 0 is not allowed) to one
+/// day. CLI11's PositiveNumber lets NaN through, and a negative or NaN timeout must be a usage
+/// error (exit 2), not a deadline in the past.
+CLI::Validator seconds(bool zero_allowed);
+
 /// Runs the chosen subcommand on the host read once by run() (Host::from_env).
 using Action = std::function<int(const Host&)>;
 

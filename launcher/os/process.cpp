@@ -44,12 +44,10 @@ namespace {
 
 // In the child, before exec or the body: only async-signal-safe calls. Returns an errno, or 0.
 int setup_child(const ChildOptions& o, pid_t parent, int output_fd) {
-  // Signal state is inherited across exec: a supervisor that ignores SIGPIPE or blocks signals
-  // must not hand that to qemu.
+  // A blocked signal stays blocked across fork and exec: no child inherits our mask.
   sigset_t none;
   ::sigemptyset(&none);
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
-  ::signal(SIGPIPE, SIG_DFL);
   if (o.die_with_parent) {
     if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) return errno;
     if (::getppid() != parent) return ESRCH;  // the parent died before prctl took effect
@@ -196,6 +194,9 @@ Child spawn(const std::vector<std::string>& argv, const ChildOptions& options) {
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
   return fork_child(options, path, [&](int report) {
+    // An ignored SIGPIPE survives exec: mdevrun ignores it (main.cpp), qemu and helpers must not
+    // inherit that. A fork_call body is mdevrun's own code and keeps it ignored.
+    ::signal(SIGPIPE, SIG_DFL);
     ::execve(path.c_str(), args.data(), environ);
     write_errno(report, errno);
   });

@@ -1,5 +1,9 @@
 #include "profile/profile_document.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
@@ -18,17 +22,47 @@ namespace {
 // Profiles are small; a limit keeps a wrong path (a disk image, /dev/zero) from eating memory.
 constexpr std::uintmax_t kMaxProfileBytes = 1 << 20;
 
+// A chain this deep is a mistake (or an attack on the stack), not a profile.
+constexpr std::size_t kMaxExtendsDepth = 64;
+
+const char* file_kind(mode_t mode) {
+  if (S_ISDIR(mode)) return "directory";
+  if (S_ISFIFO(mode)) return "FIFO";
+  if (S_ISCHR(mode)) return "character device";
+  if (S_ISBLK(mode)) return "block device";
+  if (S_ISSOCK(mode)) return "socket";
+  return "special file";
+}
+
+// Opened without blocking and checked before reading: a FIFO or device given as a profile would
+// otherwise hang (or stream forever) instead of being refused.
 std::string read_file(const fs::path& path, const std::string& shown, const std::string& context) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+  if (fd < 0) {
     const int err = errno;
     throw Error(ExitCode::usage,
                 context + "cannot read profile " + shown + ": " + std::strerror(err));
   }
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+    throw Error(ExitCode::usage, context + "profile " + shown + " is not a regular file (a " +
+                                     file_kind(st.st_mode) + "): give the path of a JSON profile");
   std::string text;
   char buf[8192];
-  while (in.read(buf, sizeof buf) || in.gcount() > 0) {
-    text.append(buf, static_cast<std::size_t>(in.gcount()));
+  for (;;) {
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const int err = errno;
+      throw Error(ExitCode::usage,
+                  context + "cannot read profile " + shown + ": " + std::strerror(err));
+    }
+    if (n == 0) break;
+    text.append(buf, static_cast<std::size_t>(n));
     if (text.size() > kMaxProfileBytes)
       throw Error(ExitCode::usage, context + "profile " + shown +
                                        " is larger than 1 MiB; is it "
@@ -230,6 +264,10 @@ ProfileDocument from_source(JsonSource src, const std::string& shown, const fs::
       (fs::path(shown).parent_path() / base_rel).lexically_normal().string();
   std::error_code ec;
   const fs::path canonical = fs::weakly_canonical(base_file, ec);
+  if (chain.size() > kMaxExtendsDepth)
+    throw Error(ExitCode::usage, where + "the extends chain has more than " +
+                                     std::to_string(kMaxExtendsDepth) +
+                                     " bases; flatten some of them into one");
   for (const auto& seen : chain) {
     if (seen == canonical) {
       throw Error(ExitCode::usage, where + "extends cycle: " + chain_text(chain, canonical) +

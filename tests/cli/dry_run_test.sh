@@ -73,5 +73,38 @@ grep -q 'unknown command "strat" (did you mean "start"?)' <<<"$err" &&
   ok "help and help COMMAND print help, exit 0" || bad "help: $("$mdevrun" help 2>&1 | head -3)"
 "$mdevrun" --version | grep -q '^mdevrun [0-9]' && ok "--version" || bad "--version"
 
+# Seconds must be finite and in range: a negative or NaN timeout is a usage error before anything
+# happens (regression: --start-timeout -5 created the mdev, then exited 5).
+for args in "start --start-timeout -5 $tmp/k.json" "start --start-timeout nan $tmp/k.json" \
+    "stop --timeout nan vm" "stop --timeout -1 vm" "unplug vm --timeout -1" \
+    "qmp --timeout nan --socket $tmp/none query-status" "events --timeout inf --socket $tmp/none"; do
+  err=$("$mdevrun" $args 2>&1 >/dev/null); rc=$?
+  [ $rc -eq 2 ] && [ "$(wc -l <<<"$err")" -eq 1 ] && [ ! -e "$tmp/run" ] &&
+    ok "'${args%% *} ... ${args#* }' refuses the number, exit 2" || bad "'$args': rc $rc: $err"
+done
+
+# A profile that is not a regular file is refused at once (regression: a FIFO hung check/start).
+mkfifo "$tmp/fifo.json"
+printf '{"extends": "fifo.json", "name": "f"}' > "$tmp/extends-fifo.json"
+for args in "check $tmp/fifo.json" "start --dry-run $tmp/fifo.json" "start $tmp/extends-fifo.json"; do
+  err=$(timeout 20 "$mdevrun" $args 2>&1 >/dev/null); rc=$?
+  [ $rc -eq 2 ] && grep -q "fifo.json is not a regular file (a FIFO)" <<<"$err" &&
+    ok "'${args%% *}' refuses a FIFO profile" || bad "'$args': rc $rc: $err"
+done
+[ ! -e "$tmp/run" ] && ok "refused profiles touch nothing" || bad "runtime dir made"
+err=$("$mdevrun" check "$tmp" 2>&1 >/dev/null); rc=$?
+[ $rc -eq 2 ] && grep -q "is not a regular file (a directory)" <<<"$err" &&
+  ok "a directory as profile is refused" || bad "directory: rc $rc: $err"
+
+# extends depth is bounded (regression: a chain of 10 000 files overflowed the stack).
+mkdir "$tmp/chain"
+printf '{"name": "c"}' > "$tmp/chain/p0.json"
+for i in $(seq 1 200); do printf '{"extends": "p%d.json"}' $((i - 1)) > "$tmp/chain/p$i.json"; done
+err=$("$mdevrun" start --dry-run "$tmp/chain/p64.json" 2>&1 >/dev/null); rc=$?
+[ $rc -eq 0 ] && ok "an extends chain of 64 bases loads" || bad "64 bases: rc $rc: $err"
+err=$("$mdevrun" start --dry-run "$tmp/chain/p200.json" 2>&1 >/dev/null); rc=$?
+[ $rc -eq 2 ] && [ "$(wc -l <<<"$err")" -eq 1 ] && grep -q "extends chain has more than 64 bases" <<<"$err" &&
+  ok "a deeper extends chain is a usage error" || bad "200 bases: rc $rc: $err"
+
 echo "$passed passed, $failed failed"
 [ $failed -eq 0 ]

@@ -20,6 +20,7 @@
 #include "fake_sysfs_fixture.hpp"
 #include "instance/state_file.hpp"
 #include "instance/supervisor.hpp"
+#include "os/process.hpp"
 #include "profile/profile_loader.hpp"
 #include "qmp/blocking_client.hpp"
 #include "run_command.hpp"
@@ -382,6 +383,24 @@ TEST_F(Lifecycle, SigtermToForegroundStartStopsTheGuest) {
     std::this_thread::sleep_for(100ms);
   ASSERT_TRUE(WIFEXITED(st)) << "mdevrun did not exit after SIGTERM";
   EXPECT_EQ(WEXITSTATUS(st), 0);
+  expect_nothing_left();
+}
+
+// Regression (the guarantee issue, defect 4): nothing ignored SIGPIPE, so a foreground start
+// whose stderr reader went away died (141) on its first message, leaving the mdev and the
+// runtime folder, instead of running and, on SIGTERM, stopping the guest and cleaning up.
+TEST_F(Lifecycle, ForegroundStartWhoseOutputReaderWentAwayStillCleansUp) {
+  const fs::path profile = write_profile(true);
+  ChildOptions o;
+  o.output = ChildOptions::Output::pipe;
+  Child start = spawn({kMdevrun, "start", profile.string()}, o);
+  start.output().reset();  // the reader goes away before mdevrun writes anything
+  ASSERT_TRUE(wait_for_serial("MDEVRUN-GUEST-READY", 120s)) << read_file(dir_ / "serial.log");
+  EXPECT_FALSE(start.try_wait()) << "mdevrun died: " << *start.try_wait();
+  start.signal(SIGTERM);
+  const auto status = start.wait_until(std::chrono::steady_clock::now() + 60s);
+  ASSERT_TRUE(status) << "mdevrun did not exit after SIGTERM";
+  EXPECT_EQ(*status, 0);
   expect_nothing_left();
 }
 

@@ -120,5 +120,18 @@ TEST(Process, ChildrenGetADefaultSigpipeAndAnEmptySignalMask) {
   c.wait_until(Clock::now() + 5s);
 }
 
+// The detached supervisor is a fork_call body: it must keep SIGPIPE ignored, or a front end that
+// goes away before the ready report kills it on its write (the guarantee issue's defect 4).
+TEST(Process, ForkCallKeepsSigpipeIgnored) {
+  ::signal(SIGPIPE, SIG_IGN);
+  Child c = fork_call([] {
+    struct sigaction now {};
+    ::sigaction(SIGPIPE, nullptr, &now);
+    return now.sa_handler == SIG_IGN ? 0 : 1;
+  });
+  ::signal(SIGPIPE, SIG_DFL);
+  EXPECT_EQ(c.wait_until(Clock::now() + 5s), 0);
+}
+
 }  // namespace
 }  // namespace mdevrun
