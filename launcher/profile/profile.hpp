@@ -13,6 +13,14 @@ namespace mdevrun {
 
 enum class OnOffAuto { off, on, automatic };
 
+// In the order the profile documentation and the loader's error messages list them.
+enum class MachineType { q35, pc };
+enum class DisplayBackend { gtk, sdl, spice_app, spice, egl_headless, vnc, dbus, none };
+enum class DiskInterface { virtio, ide, scsi, nvme };
+enum class NetworkMode { user, bridge, tap };
+enum class FirmwareType { bios, uefi };
+enum class SerialMode { none, stdio, file };
+
 struct MachineSpec {
   std::string type = "q35";   ///< q35 | pc
   std::string accel = "kvm";  ///< kvm | tcg | ... (passed to -machine accel=)
