@@ -15,6 +15,7 @@
 #include "base/uuid.hpp"
 #include "check/profile_files.hpp"
 #include "devices/mdev_discovery.hpp"
+#include "profile/profile_choices.hpp"
 
 namespace mdevrun {
 namespace fs = std::filesystem;
@@ -68,12 +69,13 @@ std::string persist_module(const std::string& module) {
 
 // Debian and Ubuntu ship gtk and sdl in qemu-system-gui and the other UI modules in
 // qemu-system-common; Fedora and Arch ship one qemu-ui-* package per module.
-std::string ui_module_fix(const std::string& backend) {
-  const bool gui = backend == "gtk" || backend == "sdl";
-  return "install qemu's " + backend +
+std::string ui_module_fix(DisplayBackend backend) {
+  const bool gui = backend == DisplayBackend::gtk || backend == DisplayBackend::sdl;
+  const std::string name = to_string(backend);
+  return "install qemu's " + name +
          " UI module (Debian/Ubuntu: " + (gui ? "qemu-system-gui" : "qemu-system-common") +
-         "; Fedora, Arch: qemu-ui-" + (backend == "spice" ? std::string("spice-core") : backend) +
-         ")";
+         "; Fedora, Arch: qemu-ui-" +
+         (backend == DisplayBackend::spice ? std::string("spice-core") : name) + ")";
 }
 
 class Checker {
@@ -470,12 +472,13 @@ class Checker {
   }
 
   void display_backend() {
-    const std::string& backend = p_->display.backend;
+    const std::string backend = to_string(p_->display.backend);
     const char* id = "display";
     const char* title = "qemu display";
-    if (backend == "vnc") return add(pass(id, title, backend + " (built in)"));
-    const std::string fix = ui_module_fix(backend);
-    if (backend == "spice") {
+    if (p_->display.backend == DisplayBackend::vnc)
+      return add(pass(id, title, backend + " (built in)"));
+    const std::string fix = ui_module_fix(p_->display.backend);
+    if (p_->display.backend == DisplayBackend::spice) {
       const auto out = qemu_run({"-spice", "help"});
       if (out && out->exit_code == 0 && out->output.find("spice options") != std::string::npos)
         return add(pass(id, title, backend + " is available"));
@@ -495,7 +498,7 @@ class Checker {
 
   void gl() {
     const DisplaySpec& d = p_->display;
-    const bool gl = d.gl || d.backend == "egl-headless";
+    const bool gl = d.gl || d.backend == DisplayBackend::egl_headless;
     if (!gl) {
       for (const auto& m : p_->mdevs) {
         if (m.display != OnOffAuto::on) continue;
@@ -510,7 +513,7 @@ class Checker {
       }
       return;
     }
-    if (d.backend == "gtk" || d.backend == "sdl") {
+    if (d.backend == DisplayBackend::gtk || d.backend == DisplayBackend::sdl) {
       const auto wayland = h_.getenv("WAYLAND_DISPLAY");
       const auto x = h_.getenv("DISPLAY");
       if (wayland) return add(pass("gl", "GL", "Wayland display " + *wayland));
@@ -519,7 +522,7 @@ class Checker {
                      "needs X or Wayland: neither DISPLAY nor WAYLAND_DISPLAY is set",
                      "run it from the desktop session, or use egl-headless or spice with a render "
                      "node (/dev/dri/renderD128)",
-                     d.backend + ",gl=on"));
+                     to_string(d.backend) + ",gl=on"));
     }
     render_node();
   }
@@ -556,7 +559,7 @@ class Checker {
     add(bad(Verdict::fail, "gl", "GL",
             (p_->display.rendernode ? *p_->display.rendernode + " is missing"
                                     : std::string("no /dev/dri/renderD* node")) +
-                " (" + p_->display.backend + " GL renders on the host GPU)",
+                " (" + to_string(p_->display.backend) + " GL renders on the host GPU)",
             "load the host GPU's DRM driver (e.g. sudo modprobe i915), or name an existing node "
             "in display.rendernode",
             "render node"));
