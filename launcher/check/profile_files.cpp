@@ -60,7 +60,7 @@ std::vector<NamedFile> named_files(const Profile& p) {
                        "put the initrd there, or " + edit("initrd"),
                        {}});
   }
-  if (p.firmware.type == "uefi") {
+  if (p.firmware.type == FirmwareType::uefi) {
     files.push_back({"/firmware/code",
                      "firmware.code",
                      "code",

@@ -11,6 +11,7 @@
 #include "devices/mdev_discovery.hpp"
 #include "instance/instance_monitor.hpp"
 #include "instance/qmp_exit_code.hpp"
+#include "profile/profile_choices.hpp"
 #include "profile/profile_loader.hpp"
 
 namespace mdevrun::cli {
@@ -58,9 +59,9 @@ int run_status(const Host& host, const StatusOptions& o) {
     out["devices"] = nlohmann::json::array();
     try {
       const Profile p = load_profile(m.state.profile);
-      out["display"] = p.display.backend + (p.display.gl ? " (gl)" : "");
+      out["display"] = to_string(p.display.backend) + (p.display.gl ? " (gl)" : "");
       // The address qemu chose (a VNC display is the first free one): where a viewer connects.
-      if (p.display.backend == "vnc") {
+      if (p.display.backend == DisplayBackend::vnc) {
         const auto vnc = m.qmp->execute("query-vnc");
         if (vnc.ok() && vnc.value.value("enabled", false) && vnc.value.contains("service") &&
             vnc.value["service"].is_string())

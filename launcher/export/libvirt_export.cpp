@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "profile/profile_choices.hpp"
 #include "qemu/qemu_cmdline.hpp"
 
 namespace mdevrun {
@@ -75,8 +76,8 @@ class XmlBuilder {
 
   void os() {
     line(1, "<os>");
-    line(2, "<type arch='x86_64'" + attr("machine", p_.machine.type) + ">hvm</type>");
-    if (p_.firmware.type == "uefi") {
+    line(2, "<type arch='x86_64'" + attr("machine", to_string(p_.machine.type)) + ">hvm</type>");
+    if (p_.firmware.type == FirmwareType::uefi) {
       line(2, "<loader readonly='yes' type='pflash'>" + xml_escape(p_.firmware.code.string()) +
                   "</loader>");
       if (!p_.firmware.vars.empty())
@@ -104,21 +105,35 @@ class XmlBuilder {
   }
 
   void disk(const DiskSpec& d, std::size_t index) {
-    if (d.interface == "nvme") {
-      // libvirt 9.0 has no NVMe disk bus: the same -drive/-device as mdevrun, verbatim.
-      nvme_.push_back(index);
-      return;
+    std::string bus, target;
+    switch (d.interface) {
+      case DiskInterface::virtio:
+        bus = "virtio";
+        target = disk_name("vd", virtio_++);
+        break;
+      case DiskInterface::ide:
+        if (p_.machine.type == MachineType::q35) {
+          bus = "sata";  // q35's ICH9 AHCI
+          target = disk_name("sd", sd_++);
+        } else {
+          bus = "ide";
+          target = disk_name("hd", ide_++);
+        }
+        break;
+      case DiskInterface::scsi:
+        bus = "scsi";
+        target = disk_name("sd", sd_++);
+        if (!scsi_controller_) {
+          line(2, "<controller type='scsi' model='virtio-scsi'/>");
+          scsi_controller_ = true;
+        }
+        break;
+      case DiskInterface::nvme:
+        // libvirt 9.0 has no NVMe disk bus: the same -drive/-device as mdevrun, verbatim.
+        nvme_.push_back(index);
+        return;
     }
-    std::string bus = d.interface, target;
-    if (bus == "virtio") target = disk_name("vd", virtio_++);
-    if (bus == "ide" && p_.machine.type == "q35") bus = "sata";  // q35's ICH9 AHCI
-    if (bus == "ide") target = disk_name("hd", ide_++);
-    if (bus == "sata" || bus == "scsi") target = disk_name("sd", sd_++);
-    if (bus == "scsi" && !scsi_controller_) {
-      line(2, "<controller type='scsi' model='virtio-scsi'/>");
-      scsi_controller_ = true;
-    }
-    const bool cdrom = d.interface == "ide" && d.read_only;  // as mdevrun: ide-cd
+    const bool cdrom = d.interface == DiskInterface::ide && d.read_only;  // as mdevrun: ide-cd
     line(2, std::string("<disk type='file'") + attr("device", cdrom ? "cdrom" : "disk") + ">");
     line(3, "<driver name='qemu'" + attr("type", d.format) + "/>");
     line(3, "<source" + attr("file", d.file.string()) + "/>");
@@ -129,14 +144,18 @@ class XmlBuilder {
   }
 
   void nic(const NetworkSpec& n) {
-    if (n.mode == "user") {
-      line(2, "<interface type='user'>");
-    } else if (n.mode == "bridge") {
-      line(2, "<interface type='bridge'>");
-      line(3, "<source" + attr("bridge", n.bridge.value_or("")) + "/>");
-    } else {
-      line(2, "<interface type='ethernet'>");
-      line(3, "<target" + attr("dev", n.ifname.value_or("")) + " managed='no'/>");
+    switch (n.mode) {
+      case NetworkMode::user:
+        line(2, "<interface type='user'>");
+        break;
+      case NetworkMode::bridge:
+        line(2, "<interface type='bridge'>");
+        line(3, "<source" + attr("bridge", n.bridge.value_or("")) + "/>");
+        break;
+      case NetworkMode::tap:
+        line(2, "<interface type='ethernet'>");
+        line(3, "<target" + attr("dev", n.ifname.value_or("")) + " managed='no'/>");
+        break;
     }
     if (n.mac) line(3, "<mac" + attr("address", *n.mac) + "/>");
     line(3, "<model" + attr("type", n.model == "virtio-net-pci" ? "virtio" : n.model) + "/>");
@@ -149,11 +168,11 @@ class XmlBuilder {
 
   void serial() {
     const SerialSpec& s = p_.serial;
-    if (s.mode == "file") {
+    if (s.mode == SerialMode::file) {
       line(2, "<serial type='file'>");
       line(3, "<source" + attr("path", s.path.string()) + "/>");
       line(2, "</serial>");
-    } else if (s.mode == "stdio") {
+    } else if (s.mode == SerialMode::stdio) {
       line(2, comment("serial stdio: libvirt runs qemu in the background; use virsh console"));
       line(2, "<serial type='pty'/>");
     }
@@ -176,17 +195,18 @@ class XmlBuilder {
 
   void graphics() {
     const DisplaySpec& d = p_.display;
-    if (d.backend == "gtk")
+    using enum DisplayBackend;
+    if (d.backend == gtk)
       return local_spice(
           "libvirt has no gtk graphics: gtk" + std::string(d.gl ? " with GL" : "") +
           " maps to spice" + (d.gl ? " with GL" : "") +
           " and no network listener, as in the seed article; view it with virt-viewer or "
           "virt-manager");
-    if (d.backend == "spice-app")
+    if (d.backend == spice_app)
       return local_spice(
           "libvirt has no spice-app: a local spice display with no network listener; view it "
           "with virt-viewer or virt-manager");
-    if (d.backend == "spice") {
+    if (d.backend == spice) {
       if (d.gl) return local_spice("spice with GL is local only: no network listener");
       if (d.listen) {
         const auto colon = d.listen->rfind(':');
@@ -203,7 +223,7 @@ class XmlBuilder {
       line(2, "</graphics>");
       return;
     }
-    if (d.backend == "vnc") {
+    if (d.backend == vnc) {
       const std::string listen = d.listen.value_or("127.0.0.1:0");
       const auto colon = listen.rfind(':');
       const int display = colon == std::string::npos ? 0 : std::stoi(listen.substr(colon + 1));
@@ -216,14 +236,15 @@ class XmlBuilder {
       line(2, "</graphics>");
       return;
     }
-    if (d.backend == "egl-headless") {
+    if (d.backend == egl_headless) {
       line(2, "<graphics type='egl-headless'>");
       if (d.rendernode) line(3, gl_element(false));
       line(2, "</graphics>");
       return;
     }
-    if (d.backend == "sdl" || d.backend == "dbus") {
-      line(2, "<graphics" + attr("type", d.backend) + ">");
+    if (d.backend == sdl || d.backend == dbus) {
+      // libvirt's graphics types sdl and dbus are the profile's words.
+      line(2, "<graphics" + attr("type", to_string(d.backend)) + ">");
       if (d.gl) line(3, gl_element(true));
       line(2, "</graphics>");
       return;

@@ -111,7 +111,7 @@ void Supervisor::start_steps() {
   ensured_ = ensure_mdevs(opts_.host, name, profile_.mdevs, EnsureMode::create, eo);
 
   const QemuRuntimePaths paths = qemu_runtime_paths(runtime_, name);
-  if (profile_.firmware.type == "uefi" && profile_.firmware.vars.empty()) {
+  if (profile_.firmware.type == FirmwareType::uefi && profile_.firmware.vars.empty()) {
     std::error_code ec;
     fs::copy_file(profile_.firmware.vars_template, paths.uefi_vars, ec);
     if (ec)

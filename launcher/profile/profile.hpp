@@ -1,6 +1,7 @@
 #pragma once
 // A guest profile after loading and validation: plain data, every default applied, every path made
 // absolute (relative paths are relative to the profile file that named them). See README "Profile".
+// Fixed-choice options are enums; their profile spellings are in profile/profile_choices.hpp.
 
 #include <cstdint>
 #include <filesystem>
@@ -13,8 +14,16 @@ namespace mdevrun {
 
 enum class OnOffAuto { off, on, automatic };
 
+// In the order the profile documentation and the loader's error messages list them.
+enum class MachineType { q35, pc };
+enum class DisplayBackend { gtk, sdl, spice_app, spice, egl_headless, vnc, dbus, none };
+enum class DiskInterface { virtio, ide, scsi, nvme };
+enum class NetworkMode { user, bridge, tap };
+enum class FirmwareType { bios, uefi };
+enum class SerialMode { none, stdio, file };
+
 struct MachineSpec {
-  std::string type = "q35";   ///< q35 | pc
+  MachineType type = MachineType::q35;
   std::string accel = "kvm";  ///< kvm | tcg | ... (passed to -machine accel=)
   std::string cpu;            ///< default: "host" with kvm, "max" otherwise
   int cpus = 2;
@@ -34,7 +43,7 @@ struct MdevSpec {
 };
 
 struct DisplaySpec {
-  std::string backend = "gtk";  ///< gtk|sdl|spice-app|spice|egl-headless|vnc|dbus|none
+  DisplayBackend backend = DisplayBackend::gtk;
   bool gl = false;
   std::optional<std::string> rendernode;  ///< e.g. /dev/dri/renderD128
   std::optional<std::string> listen;      ///< vnc: "host:display"; spice: address
@@ -42,14 +51,14 @@ struct DisplaySpec {
 
 struct DiskSpec {
   std::filesystem::path file;
-  std::string format;                ///< default: qcow2 for *.qcow2, raw otherwise
-  std::string interface = "virtio";  ///< virtio | ide | scsi | nvme
+  std::string format;  ///< default: qcow2 for *.qcow2, raw otherwise
+  DiskInterface interface = DiskInterface::virtio;
   bool read_only = false;
   bool snapshot = false;  ///< writes go to a temporary overlay, thrown away on exit
 };
 
 struct NetworkSpec {
-  std::string mode;  ///< user | bridge | tap
+  NetworkMode mode = NetworkMode::user;  ///< required by the loader: this is no default
   std::string model = "virtio-net-pci";
   std::optional<std::string> mac;
   std::vector<std::string> hostfwd;   ///< user mode: e.g. "tcp::2222-:22"
@@ -58,7 +67,7 @@ struct NetworkSpec {
 };
 
 struct FirmwareSpec {
-  std::string type = "bios";            ///< bios | uefi
+  FirmwareType type = FirmwareType::bios;
   std::filesystem::path code;           ///< uefi: OVMF code (read-only)
   std::filesystem::path vars_template;  ///< uefi: vars copied fresh into the runtime dir per run
   std::filesystem::path vars;           ///< uefi: vars used in place (kept between runs)
@@ -71,7 +80,7 @@ struct KernelSpec {
 };
 
 struct SerialSpec {
-  std::string mode = "none";   ///< none | stdio | file
+  SerialMode mode = SerialMode::none;
   std::filesystem::path path;  ///< file mode
 };
 

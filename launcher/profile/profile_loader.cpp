@@ -10,6 +10,7 @@
 #include "base/text.hpp"
 #include "base/uuid.hpp"
 #include "profile/json_source.hpp"
+#include "profile/profile_choices.hpp"
 
 namespace mdevrun {
 namespace fs = std::filesystem;
@@ -34,9 +35,6 @@ const std::vector<std::string> kSerialKeys = {"mode", "path"};
 const std::set<std::string> kIdReferences = {"bus", "chardev", "netdev", "drive", "audiodev"};
 const std::vector<std::string> kDeviceKeys = {"id", "driver", "properties", "slot"};
 const std::vector<std::string> kQemuKeys = {"binary", "args"};
-
-const std::vector<std::string> kBackends = {"gtk",          "sdl", "spice-app", "spice",
-                                            "egl-headless", "vnc", "dbus",      "none"};
 
 // Debian 12's OVMF (package ovmf); 4M images are the ones Debian ships by default.
 constexpr const char* kOvmfCode = "/usr/share/OVMF/OVMF_CODE_4M.fd";
@@ -201,6 +199,14 @@ class Checker {
     return std::nullopt;
   }
 
+  // A fixed-choice option, spelled as its table in profile_choices says.
+  template <typename E>
+  std::optional<E> choice(const json& obj, const std::string& ptr, const char* key,
+                          bool required = false) {
+    auto s = one_of(obj, ptr, key, choice_spellings<E>(), required);
+    return s ? parse_choice<E>(*s) : std::nullopt;
+  }
+
   // A non-empty path; relative paths are relative to the profile file that wrote them.
   std::optional<fs::path> path(const json& obj, const std::string& ptr, const char* key,
                                bool required = false) {
@@ -292,7 +298,7 @@ class ProfileBuilder {
 
   void machine(const json& m, const std::string& ptr) {
     if (!c_.object(m, ptr, kMachineKeys)) return;
-    if (auto t = c_.one_of(m, ptr, "type", {"q35", "pc"})) p_.machine.type = *t;
+    if (auto t = c_.choice<MachineType>(m, ptr, "type")) p_.machine.type = *t;
     if (auto a = c_.one_of(m, ptr, "accel", {"kvm", "tcg"})) p_.machine.accel = *a;
     if (auto cpu = c_.string(m, ptr, "cpu")) {
       if (is_name(*cpu)) {
@@ -396,21 +402,22 @@ class ProfileBuilder {
 
   void display(const json& d, const std::string& ptr) {
     if (!c_.object(d, ptr, kDisplayKeys)) return;
-    if (auto b = c_.one_of(d, ptr, "backend", kBackends)) p_.display.backend = *b;
+    if (auto b = c_.choice<DisplayBackend>(d, ptr, "backend")) p_.display.backend = *b;
     p_.display.gl = c_.boolean(d, ptr, "gl").value_or(false);
     if (auto r = c_.path(d, ptr, "rendernode")) p_.display.rendernode = r->string();
     p_.display.listen = c_.string(d, ptr, "listen");
-    const std::string& b = p_.display.backend;
-    if (p_.display.gl && (b == "vnc" || b == "none"))
-      c_.error(ptr + "/gl", "the \"" + b +
+    using enum DisplayBackend;
+    const DisplayBackend b = p_.display.backend;
+    if (p_.display.gl && (b == vnc || b == none))
+      c_.error(ptr + "/gl", "the \"" + to_string(b) +
                                 "\" display has no OpenGL; use gtk, sdl, spice-app, "
                                 "spice, egl-headless or dbus for gl");
-    if (p_.display.rendernode && b != "egl-headless" && b != "spice" && b != "dbus")
+    if (p_.display.rendernode && b != egl_headless && b != spice && b != dbus)
       c_.error(ptr + "/rendernode",
                "only the egl-headless, spice and dbus displays take a render node");
-    if (p_.display.listen && b != "vnc" && b != "spice")
+    if (p_.display.listen && b != vnc && b != spice)
       c_.error(ptr + "/listen", "only the vnc and spice displays listen on an address");
-    if (p_.display.listen && b == "spice" && p_.display.gl)
+    if (p_.display.listen && b == spice && p_.display.gl)
       c_.error(ptr + "/listen",
                "spice with gl works only locally (a unix socket); drop \"listen\" or \"gl\"");
   }
@@ -424,8 +431,7 @@ class ProfileBuilder {
     } else {
       d.format = d.file.extension() == ".qcow2" ? "qcow2" : "raw";
     }
-    if (auto i = c_.one_of(v, ptr, "interface", {"virtio", "ide", "scsi", "nvme"}))
-      d.interface = *i;
+    if (auto i = c_.choice<DiskInterface>(v, ptr, "interface")) d.interface = *i;
     d.read_only = c_.boolean(v, ptr, "read-only").value_or(false);
     d.snapshot = c_.boolean(v, ptr, "snapshot").value_or(false);
     if (d.read_only && d.snapshot)
@@ -438,7 +444,9 @@ class ProfileBuilder {
   void network(const json& v, const std::string& ptr) {
     NetworkSpec n;
     if (!c_.object(v, ptr, kNetworkKeys)) return;
-    if (auto m = c_.one_of(v, ptr, "mode", {"user", "bridge", "tap"}, true)) n.mode = *m;
+    // Unset when missing or misspelled: then no mode's rules apply, but hostfwd is still wrong.
+    const auto mode = c_.choice<NetworkMode>(v, ptr, "mode", true);
+    if (mode) n.mode = *mode;
     if (auto model = c_.string(v, ptr, "model")) {
       if (is_name(*model)) {
         n.model = *model;
@@ -464,33 +472,34 @@ class ProfileBuilder {
     }
     n.bridge = c_.string(v, ptr, "bridge");
     n.ifname = c_.string(v, ptr, "ifname");
-    if (n.mode != "user" && !n.hostfwd.empty())
+    if (mode != NetworkMode::user && !n.hostfwd.empty())
       c_.error(ptr + "/hostfwd", "hostfwd works only with \"mode\": \"user\"");
-    if (n.mode == "bridge" && !n.bridge)
+    if (mode == NetworkMode::bridge && !n.bridge)
       c_.error(ptr, "bridge mode needs \"bridge\": the host bridge to join, e.g. \"br0\"");
-    if (n.mode == "tap" && !n.ifname)
+    if (mode == NetworkMode::tap && !n.ifname)
       c_.error(ptr, "tap mode needs \"ifname\": an existing tap interface, e.g. \"tap0\"");
-    for (const char* key : {"bridge", "ifname"}) {
-      const auto& val = std::string(key) == "bridge" ? n.bridge : n.ifname;
+    auto interface_name = [&](const char* key, const std::optional<std::string>& val) {
       if (val && (val->empty() || val->size() > 15 || !is_name(*val)))
         c_.error(ptr + "/" + key, shown(json(*val)) + " is not a network interface name");
-    }
+    };
+    interface_name("bridge", n.bridge);
+    interface_name("ifname", n.ifname);
     p_.network.push_back(std::move(n));
   }
 
   void firmware(const json& f, const std::string& ptr) {
     if (!c_.object(f, ptr, kFirmwareKeys)) return;
-    if (auto t = c_.one_of(f, ptr, "type", {"bios", "uefi"})) p_.firmware.type = *t;
+    if (auto t = c_.choice<FirmwareType>(f, ptr, "type")) p_.firmware.type = *t;
     auto code = c_.path(f, ptr, "code");
     auto tmpl = c_.path(f, ptr, "vars-template");
     auto vars = c_.path(f, ptr, "vars");
-    if (p_.firmware.type != "uefi" && (code || tmpl || vars))
+    if (p_.firmware.type != FirmwareType::uefi && (code || tmpl || vars))
       c_.error(ptr + "/type", "code, vars-template and vars are for \"type\": \"uefi\"");
     if (tmpl && vars)
       c_.error(ptr + "/vars",
                "give either \"vars\" (kept between runs) or \"vars-template\" "
                "(copied fresh for each run), not both");
-    if (p_.firmware.type == "uefi") {
+    if (p_.firmware.type == FirmwareType::uefi) {
       p_.firmware.code = code.value_or(kOvmfCode);
       p_.firmware.vars_template = vars ? fs::path() : tmpl.value_or(kOvmfVars);
       p_.firmware.vars = vars.value_or(fs::path());
@@ -508,8 +517,10 @@ class ProfileBuilder {
 
   void serial(const json& s, const std::string& ptr) {
     if (s.is_string()) {
-      if (s == "none" || s == "stdio") {
-        p_.serial.mode = s.get<std::string>();
+      // The short form has no path, so it cannot say "file".
+      const auto mode = parse_choice<SerialMode>(s.get<std::string>());
+      if (mode && *mode != SerialMode::file) {
+        p_.serial.mode = *mode;
       } else {
         c_.error(ptr, "expected \"none\", \"stdio\" or {\"mode\": \"file\", \"path\": ...}, got " +
                           shown(s));
@@ -517,8 +528,8 @@ class ProfileBuilder {
       return;
     }
     if (!c_.object(s, ptr, kSerialKeys)) return;
-    if (auto m = c_.one_of(s, ptr, "mode", {"none", "stdio", "file"}, true)) p_.serial.mode = *m;
-    auto path = c_.path(s, ptr, "path", p_.serial.mode == "file");
+    if (auto m = c_.choice<SerialMode>(s, ptr, "mode", true)) p_.serial.mode = *m;
+    auto path = c_.path(s, ptr, "path", p_.serial.mode == SerialMode::file);
     if (path) p_.serial.path = *path;
   }
 
@@ -598,7 +609,7 @@ class ProfileBuilder {
       for (std::sregex_iterator it(a.begin(), a.end(), arg_id), end; it != end; ++it)
         defined.insert((*it)[1]);
     const std::set<std::string> machine_buses =
-        p_.machine.type == "q35"
+        p_.machine.type == MachineType::q35
             ? std::set<std::string>{"pcie.0", "ide.0", "ide.1", "ide.2", "ide.3", "ide.4", "ide.5"}
             : std::set<std::string>{"pci.0", "ide.0", "ide.1"};
     for (const auto& r : references_) {

@@ -1,5 +1,7 @@
 #include "qemu/qemu_cmdline.hpp"
 
+#include "profile/profile_choices.hpp"
+
 namespace mdevrun {
 namespace {
 
@@ -12,6 +14,24 @@ const char* on_off_auto(OnOffAuto v) {
     default:
       return "off";
   }
+}
+
+// The profile names machines, -display types, -netdev types and chardev backends with qemu's own
+// words, so their profile spelling is the qemu one; where qemu's word differs there is a switch.
+
+const char* disk_driver(const DiskSpec& d) {
+  switch (d.interface) {
+    case DiskInterface::virtio:
+      return "virtio-blk-pci";
+    case DiskInterface::ide:
+      // qemu refuses a read-only ide-hd; a read-only IDE disk is what installers expect: a CD-ROM.
+      return d.read_only ? "ide-cd" : "ide-hd";
+    case DiskInterface::scsi:
+      return "scsi-hd";
+    case DiskInterface::nvme:
+      return "nvme";
+  }
+  return "virtio-blk-pci";  // not reached: -Wswitch makes every interface a case above
 }
 
 // Appends ",key=value" with the value escaped.
@@ -34,7 +54,7 @@ class ArgvBuilder {
     // No config files and no default devices: the VM is exactly what the profile says.
     add("-no-user-config");
     add("-nodefaults");
-    add("-machine", p_.machine.type);
+    add("-machine", to_string(p_.machine.type));
     add("-accel", p_.machine.accel);
     add("-cpu", p_.machine.cpu);
     add("-smp", std::to_string(p_.machine.cpus));
@@ -66,7 +86,7 @@ class ArgvBuilder {
   }
 
   void firmware() {
-    if (p_.firmware.type != "uefi") return;
+    if (p_.firmware.type != FirmwareType::uefi) return;
     std::string code = "if=pflash,format=raw,unit=0,readonly=on";
     prop(code, "file", p_.firmware.code.string());
     add("-drive", code);
@@ -85,7 +105,7 @@ class ArgvBuilder {
 
   void display() {
     const DisplaySpec& d = p_.display;
-    if (d.backend == "spice") {
+    if (d.backend == DisplayBackend::spice) {
       std::string opt;
       if (d.listen) {
         const auto colon = d.listen->rfind(':');
@@ -101,30 +121,30 @@ class ArgvBuilder {
       add("-spice", opt);
       return;
     }
-    if (d.backend == "vnc") {
+    if (d.backend == DisplayBackend::vnc) {
       // Without a listen address every profile would want display :0 and the second VM would
       // die with "Failed to find an available port": let qemu take the first free of :0-:99.
       // An explicit address is the user's choice and stays exact.
       add("-display", d.listen ? "vnc=" + escape_option_value(*d.listen) : "vnc=127.0.0.1:0,to=99");
       return;
     }
-    std::string opt = d.backend;
-    if (d.gl && d.backend != "egl-headless") opt += ",gl=on";
+    std::string opt = to_string(d.backend);
+    if (d.gl && d.backend != DisplayBackend::egl_headless) opt += ",gl=on";
     if (d.rendernode) prop(opt, "rendernode", *d.rendernode);
     add("-display", opt);
   }
 
   void serial() {
-    if (p_.serial.mode == "none") return;
-    std::string chardev = p_.serial.mode + ",id=mdevrun-serial0";
-    if (p_.serial.mode == "file") prop(chardev, "path", p_.serial.path.string());
+    if (p_.serial.mode == SerialMode::none) return;
+    std::string chardev = to_string(p_.serial.mode) + ",id=mdevrun-serial0";
+    if (p_.serial.mode == SerialMode::file) prop(chardev, "path", p_.serial.path.string());
     add("-chardev", chardev);
     add("-serial", "chardev:mdevrun-serial0");
   }
 
   // A hot-pluggable slot of its own: on q35 a pcie-root-port (PCIe has one device per port).
   void slot(const std::string& id) {
-    if (p_.machine.type != "q35") return;
+    if (p_.machine.type != MachineType::q35) return;
     add("-device", "pcie-root-port,id=" + slot_id(id) + ",chassis=" + std::to_string(++chassis_));
   }
 
@@ -142,31 +162,30 @@ class ArgvBuilder {
     if (d.snapshot) drive += ",snapshot=on";
     add("-drive", drive);
     const std::string dev_id = "mdevrun-disk" + std::to_string(i);
-    if (d.interface == "scsi" && !scsi_controller_) {
+    if (d.interface == DiskInterface::scsi && !scsi_controller_) {
       add("-device", "virtio-scsi-pci,id=mdevrun-scsi0");
       scsi_controller_ = true;
     }
-    std::string dev;
-    if (d.interface == "virtio") dev = "virtio-blk-pci";
-    // qemu refuses a read-only ide-hd; a read-only IDE disk is what installers expect: a CD-ROM.
-    if (d.interface == "ide") dev = d.read_only ? "ide-cd" : "ide-hd";
-    if (d.interface == "scsi") dev = "scsi-hd";
-    if (d.interface == "nvme") dev = "nvme";
-    dev += ",id=" + dev_id + ",drive=" + drive_id;
-    if (d.interface == "scsi") dev += ",bus=mdevrun-scsi0.0";
-    if (d.interface == "nvme") dev += ",serial=" + dev_id;
+    std::string dev = std::string(disk_driver(d)) + ",id=" + dev_id + ",drive=" + drive_id;
+    if (d.interface == DiskInterface::scsi) dev += ",bus=mdevrun-scsi0.0";
+    if (d.interface == DiskInterface::nvme) dev += ",serial=" + dev_id;
     add("-device", dev);
   }
 
   void nic(const NetworkSpec& n, std::size_t i) {
     const std::string netdev_id = "mdevrun-net" + std::to_string(i);
-    std::string netdev = n.mode + ",id=" + netdev_id;
-    if (n.mode == "user")
-      for (const auto& h : n.hostfwd) prop(netdev, "hostfwd", h);
-    if (n.mode == "bridge") prop(netdev, "br", *n.bridge);
-    if (n.mode == "tap") {
-      prop(netdev, "ifname", *n.ifname);
-      netdev += ",script=no,downscript=no";  // never run host scripts on the user's behalf
+    std::string netdev = to_string(n.mode) + ",id=" + netdev_id;
+    switch (n.mode) {
+      case NetworkMode::user:
+        for (const auto& h : n.hostfwd) prop(netdev, "hostfwd", h);
+        break;
+      case NetworkMode::bridge:
+        prop(netdev, "br", *n.bridge);
+        break;
+      case NetworkMode::tap:
+        prop(netdev, "ifname", *n.ifname);
+        netdev += ",script=no,downscript=no";  // never run host scripts on the user's behalf
+        break;
     }
     add("-netdev", netdev);
     std::string dev = n.model + ",id=mdevrun-nic" + std::to_string(i) + ",netdev=" + netdev_id;
@@ -208,14 +227,15 @@ DeviceProperties mdev_device_properties(const Profile& profile, const MdevSpec& 
   if (spec.rombar) p.emplace_back("rombar", *spec.rombar ? "1" : "0");
   if (spec.x_igd_opregion) p.emplace_back("x-igd-opregion", "on");
   if (spec.ramfb) p.emplace_back("ramfb", "on");
-  p.emplace_back("bus", profile.machine.type == "q35" ? slot_id(spec.id) : "pci.0");
+  p.emplace_back("bus", profile.machine.type == MachineType::q35 ? slot_id(spec.id) : "pci.0");
   return p;
 }
 
 DeviceProperties extra_device_properties(const Profile& profile, const DeviceSpec& spec) {
   DeviceProperties p = {{"driver", spec.driver}, {"id", spec.id}};
   for (const auto& [k, v] : spec.properties) p.emplace_back(k, v);
-  if (spec.slot) p.emplace_back("bus", profile.machine.type == "q35" ? slot_id(spec.id) : "pci.0");
+  if (spec.slot)
+    p.emplace_back("bus", profile.machine.type == MachineType::q35 ? slot_id(spec.id) : "pci.0");
   return p;
 }
 

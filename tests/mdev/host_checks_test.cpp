@@ -502,13 +502,13 @@ TEST_F(HostChecksTest, DisplayBackendMissing) {
   EXPECT_EQ(line(run(), "display"),
             "FAIL  qemu display: gtk: not listed by -display help. Fix: install qemu's gtk UI "
             "module (Debian/Ubuntu: qemu-system-gui; Fedora, Arch: qemu-ui-gtk)");
-  profile_.display.backend = "egl-headless";
+  profile_.display.backend = DisplayBackend::egl_headless;
   qemu_outputs_["-display help"] = "Available display backend types:\nnone\n";
   EXPECT_EQ(line(run(), "display"),
             "FAIL  qemu display: egl-headless: not listed by -display help. Fix: install qemu's "
             "egl-headless UI module (Debian/Ubuntu: qemu-system-common; Fedora, Arch: "
             "qemu-ui-egl-headless)");
-  profile_.display.backend = "spice";
+  profile_.display.backend = DisplayBackend::spice;
   qemu_outputs_.erase("-spice help");
   EXPECT_EQ(line(run(), "display"),
             "FAIL  qemu display: spice: -spice help: spice is not available. Fix: install qemu's "
@@ -529,7 +529,7 @@ TEST_F(HostChecksTest, GtkGlWithoutXOrWayland) {
 
 TEST_F(HostChecksTest, EglHeadlessNeedsARenderNode) {
   good_host();
-  profile_.display.backend = "egl-headless";
+  profile_.display.backend = DisplayBackend::egl_headless;
   EXPECT_EQ(line(run(), "gl"), "PASS  GL: render node /dev/dri/renderD128 is accessible");
   root_ = false;
   denied_.insert(dev() / "dri" / "renderD128");
@@ -547,7 +547,7 @@ TEST_F(HostChecksTest, EglHeadlessNeedsARenderNode) {
 TEST_F(HostChecksTest, GvtDisplayWithoutGl) {
   good_host();
   profile_.display = {};
-  profile_.display.backend = "vnc";
+  profile_.display.backend = DisplayBackend::vnc;
   EXPECT_EQ(line(run(), "mdev-display:gpu0"),
             "FAIL  mdev gpu0 display: display=on without a GL display: a dmabuf vGPU (GVT-g) needs "
             "one. Fix: set \"display\": {\"backend\": \"gtk\", \"gl\": true} (or egl-headless) in "
@@ -581,7 +581,7 @@ TEST_F(HostChecksTest, WithoutAProfileOnlyHostChecks) {
 
 TEST_F(HostChecksTest, RealQemu) {
   good_host();
-  profile_.display.backend = "egl-headless";
+  profile_.display.backend = DisplayBackend::egl_headless;
   HostView h = view();
   h.run_qemu = HostView::of(Host::from_env()).run_qemu;
   const auto results = run_host_checks(h, &profile_);

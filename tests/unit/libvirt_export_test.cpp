@@ -55,7 +55,7 @@ TEST(LibvirtExport, RamfbVmUuidFirmwareKernelAndEscaping) {
   p.mdevs[0].ramfb = true;
   p.mdevs[0].vm_uuid = true;
   p.mdevs[0].x_igd_opregion = true;
-  p.firmware.type = "uefi";
+  p.firmware.type = FirmwareType::uefi;
   p.firmware.code = "/usr/share/OVMF/OVMF_CODE_4M.fd";
   p.firmware.vars_template = "/usr/share/OVMF/OVMF_VARS_4M.fd";
   p.kernel = KernelSpec{"/boot/vmlinuz", std::filesystem::path("/boot/initrd"), "console=ttyS0"};
@@ -80,23 +80,24 @@ TEST(LibvirtExport, DisplayBackends) {
   Profile p;
   seed_xml(p);
   const std::vector<ResolvedMdev> m = {resolved("gpu0", *p.mdevs[0].uuid)};
-  p.display = {"vnc", false, std::nullopt, "0.0.0.0:3"};
+  p.display = {DisplayBackend::vnc, false, std::nullopt, "0.0.0.0:3"};
   EXPECT_THAT(libvirt_domain_xml(p, m, "/q"),
               HasSubstr("<graphics type='vnc' port='5903' autoport='no'>\n      "
                         "<listen type='address' address='0.0.0.0'/>"));
-  p.display = {"vnc", false, std::nullopt, std::nullopt};  // qemu picks a free display
+  p.display = {DisplayBackend::vnc, false, std::nullopt,
+               std::nullopt};  // qemu picks a free display
   EXPECT_THAT(libvirt_domain_xml(p, m, "/q"),
               HasSubstr("<graphics type='vnc' autoport='yes'>\n      "
                         "<listen type='address' address='127.0.0.1'/>"));
-  p.display = {"egl-headless", false, "/dev/dri/renderD128", std::nullopt};
+  p.display = {DisplayBackend::egl_headless, false, "/dev/dri/renderD128", std::nullopt};
   EXPECT_THAT(libvirt_domain_xml(p, m, "/q"),
               HasSubstr("<graphics type='egl-headless'>\n      <gl "
                         "rendernode='/dev/dri/renderD128'/>\n    </graphics>"));
-  p.display = {"spice", false, std::nullopt, "127.0.0.1:5930"};
+  p.display = {DisplayBackend::spice, false, std::nullopt, "127.0.0.1:5930"};
   EXPECT_THAT(libvirt_domain_xml(p, m, "/q"),
               HasSubstr("<graphics type='spice' port='5930' autoport='no'>\n      "
                         "<listen type='address' address='127.0.0.1'/>"));
-  p.display = {"none", false, std::nullopt, std::nullopt};
+  p.display = {DisplayBackend::none, false, std::nullopt, std::nullopt};
   EXPECT_THAT(libvirt_domain_xml(p, m, "/q"), Not(HasSubstr("<graphics")));
 }
 

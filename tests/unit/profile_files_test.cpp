@@ -74,7 +74,8 @@ TEST_F(ProfileFilesTest, EachMissingFileFailsNamingItsFieldAndTheFile) {
   iso.read_only = true;
   profile_.disks = {disk("present.qcow2"), disk("rootfs.qcow2"), snap, iso};
   profile_.kernel = KernelSpec{dir_.path() / "vmlinuz", dir_.path() / "initrd.img", {}};
-  profile_.firmware = {"uefi", dir_.path() / "OVMF_CODE.fd", dir_.path() / "OVMF_VARS.fd", {}};
+  profile_.firmware = {
+      FirmwareType::uefi, dir_.path() / "OVMF_CODE.fd", dir_.path() / "OVMF_VARS.fd", {}};
   EXPECT_EQ(
       lines(run()),
       expand({
@@ -101,7 +102,7 @@ TEST_F(ProfileFilesTest, EachMissingFileFailsNamingItsFieldAndTheFile) {
 TEST_F(ProfileFilesTest, IdsAreTheFieldsJsonPointers) {
   profile_.disks = {disk("a.qcow2"), disk("b.qcow2")};
   profile_.kernel = KernelSpec{touch("vmlinuz"), touch("initrd"), {}};
-  profile_.firmware = {"uefi", touch("code.fd"), {}, touch("vars.fd")};
+  profile_.firmware = {FirmwareType::uefi, touch("code.fd"), {}, touch("vars.fd")};
   std::vector<std::string> ids;
   for (const auto& r : run()) ids.push_back(r.check);
   EXPECT_EQ(ids, (std::vector<std::string>{"file:/disks/0/file", "file:/disks/1/file",
@@ -116,7 +117,7 @@ TEST_F(ProfileFilesTest, UnreadableFilesFailAndWrittenOnesNeedWriteAccess) {
   profile_.disks[1].snapshot = true;
   profile_.disks[2].read_only = true;
   profile_.kernel = KernelSpec{kernel, {}, {}};
-  profile_.firmware = {"uefi", touch("code.fd"), {}, vars};
+  profile_.firmware = {FirmwareType::uefi, touch("code.fd"), {}, vars};
   for (const auto& p : {rw, snap, ro, vars}) denied_.insert({p, W_OK});
   const auto only_write_denied = run();
   // qemu writes the plain disk and the vars in place; a snapshot or read-only disk is only read.
@@ -152,7 +153,7 @@ TEST_F(ProfileFilesTest, ADirectoryIsNotADisk) {
 
 TEST_F(ProfileFilesTest, NoFilesNoResults) {
   EXPECT_TRUE(run().empty());
-  profile_.firmware.type = "bios";
+  profile_.firmware.type = FirmwareType::bios;
   EXPECT_TRUE(run().empty());
 }
 

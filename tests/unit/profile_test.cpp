@@ -28,15 +28,15 @@ std::string error_of(const std::string& text) {
 
 TEST(Profile, MinimalProfileGetsDocumentedDefaults) {
   const Profile p = parse(R"({"name": "vm"})");
-  EXPECT_EQ(p.machine.type, "q35");
+  EXPECT_EQ(p.machine.type, MachineType::q35);
   EXPECT_EQ(p.machine.accel, "kvm");
   EXPECT_EQ(p.machine.cpu, "host");
   EXPECT_EQ(p.machine.cpus, 2);
   EXPECT_EQ(p.machine.memory_mib, 2048u);
-  EXPECT_EQ(p.display.backend, "gtk");
+  EXPECT_EQ(p.display.backend, DisplayBackend::gtk);
   EXPECT_FALSE(p.display.gl);
-  EXPECT_EQ(p.firmware.type, "bios");
-  EXPECT_EQ(p.serial.mode, "none");
+  EXPECT_EQ(p.firmware.type, FirmwareType::bios);
+  EXPECT_EQ(p.serial.mode, SerialMode::none);
   EXPECT_EQ(p.qemu.binary, "qemu-system-x86_64");
 }
 

@@ -1,0 +1,103 @@
+#include "profile/profile_choices.hpp"
+
+#include <stdexcept>
+
+namespace mdevrun {
+namespace {
+
+constexpr Choice<MachineType> kMachineTypes[] = {
+    {MachineType::q35, "q35"},
+    {MachineType::pc, "pc"},
+};
+
+constexpr Choice<DisplayBackend> kDisplayBackends[] = {
+    {DisplayBackend::gtk, "gtk"},
+    {DisplayBackend::sdl, "sdl"},
+    {DisplayBackend::spice_app, "spice-app"},
+    {DisplayBackend::spice, "spice"},
+    {DisplayBackend::egl_headless, "egl-headless"},
+    {DisplayBackend::vnc, "vnc"},
+    {DisplayBackend::dbus, "dbus"},
+    {DisplayBackend::none, "none"},
+};
+
+constexpr Choice<DiskInterface> kDiskInterfaces[] = {
+    {DiskInterface::virtio, "virtio"},
+    {DiskInterface::ide, "ide"},
+    {DiskInterface::scsi, "scsi"},
+    {DiskInterface::nvme, "nvme"},
+};
+
+constexpr Choice<NetworkMode> kNetworkModes[] = {
+    {NetworkMode::user, "user"},
+    {NetworkMode::bridge, "bridge"},
+    {NetworkMode::tap, "tap"},
+};
+
+constexpr Choice<FirmwareType> kFirmwareTypes[] = {
+    {FirmwareType::bios, "bios"},
+    {FirmwareType::uefi, "uefi"},
+};
+
+constexpr Choice<SerialMode> kSerialModes[] = {
+    {SerialMode::none, "none"},
+    {SerialMode::stdio, "stdio"},
+    {SerialMode::file, "file"},
+};
+
+template <typename E>
+std::string spelling_of(E value, const char* what) {
+  for (const auto& c : choices<E>())
+    if (c.value == value) return std::string(c.spelling);
+  // Only a value cast from an integer, or one added to the enum but not to its table, gets here.
+  throw std::logic_error(std::string("no spelling for ") + what + " value " +
+                         std::to_string(static_cast<int>(value)));
+}
+
+}  // namespace
+
+template <>
+std::span<const Choice<MachineType>> choices<MachineType>() {
+  return kMachineTypes;
+}
+template <>
+std::span<const Choice<DisplayBackend>> choices<DisplayBackend>() {
+  return kDisplayBackends;
+}
+template <>
+std::span<const Choice<DiskInterface>> choices<DiskInterface>() {
+  return kDiskInterfaces;
+}
+template <>
+std::span<const Choice<NetworkMode>> choices<NetworkMode>() {
+  return kNetworkModes;
+}
+template <>
+std::span<const Choice<FirmwareType>> choices<FirmwareType>() {
+  return kFirmwareTypes;
+}
+template <>
+std::span<const Choice<SerialMode>> choices<SerialMode>() {
+  return kSerialModes;
+}
+
+std::string to_string(MachineType value) {
+  return spelling_of(value, "machine.type");
+}
+std::string to_string(DisplayBackend value) {
+  return spelling_of(value, "display.backend");
+}
+std::string to_string(DiskInterface value) {
+  return spelling_of(value, "disks[].interface");
+}
+std::string to_string(NetworkMode value) {
+  return spelling_of(value, "network[].mode");
+}
+std::string to_string(FirmwareType value) {
+  return spelling_of(value, "firmware.type");
+}
+std::string to_string(SerialMode value) {
+  return spelling_of(value, "serial.mode");
+}
+
+}  // namespace mdevrun

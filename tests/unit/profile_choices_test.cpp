@@ -1,0 +1,86 @@
+#include "profile/profile_choices.hpp"
+
+#include <gtest/gtest.h>
+
+#include <stdexcept>
+#include <utility>
+#include <vector>
+
+namespace mdevrun {
+namespace {
+
+// `expected` is written out by hand: the spellings and their order are part of the profile format
+// (README, schema, the loader's "is not one of" messages), not whatever the table says.
+template <typename E>
+void expect_table(const std::vector<std::pair<E, std::string>>& expected) {
+  std::vector<std::pair<E, std::string>> table;
+  for (const auto& c : choices<E>()) table.emplace_back(c.value, std::string(c.spelling));
+  EXPECT_EQ(table, expected);
+  std::vector<std::string> spellings;
+  for (const auto& [value, spelling] : expected) {
+    EXPECT_EQ(to_string(value), spelling);
+    EXPECT_EQ(parse_choice<E>(spelling), value) << spelling;
+    spellings.push_back(spelling);
+  }
+  EXPECT_EQ(choice_spellings<E>(), spellings);
+}
+
+TEST(ProfileChoices, MachineTypesRoundTrip) {
+  expect_table<MachineType>({{MachineType::q35, "q35"}, {MachineType::pc, "pc"}});
+}
+
+TEST(ProfileChoices, DisplayBackendsRoundTrip) {
+  expect_table<DisplayBackend>({{DisplayBackend::gtk, "gtk"},
+                                {DisplayBackend::sdl, "sdl"},
+                                {DisplayBackend::spice_app, "spice-app"},
+                                {DisplayBackend::spice, "spice"},
+                                {DisplayBackend::egl_headless, "egl-headless"},
+                                {DisplayBackend::vnc, "vnc"},
+                                {DisplayBackend::dbus, "dbus"},
+                                {DisplayBackend::none, "none"}});
+}
+
+TEST(ProfileChoices, DiskInterfacesRoundTrip) {
+  expect_table<DiskInterface>({{DiskInterface::virtio, "virtio"},
+                               {DiskInterface::ide, "ide"},
+                               {DiskInterface::scsi, "scsi"},
+                               {DiskInterface::nvme, "nvme"}});
+}
+
+TEST(ProfileChoices, NetworkModesRoundTrip) {
+  expect_table<NetworkMode>(
+      {{NetworkMode::user, "user"}, {NetworkMode::bridge, "bridge"}, {NetworkMode::tap, "tap"}});
+}
+
+TEST(ProfileChoices, FirmwareTypesRoundTrip) {
+  expect_table<FirmwareType>({{FirmwareType::bios, "bios"}, {FirmwareType::uefi, "uefi"}});
+}
+
+TEST(ProfileChoices, SerialModesRoundTrip) {
+  expect_table<SerialMode>(
+      {{SerialMode::none, "none"}, {SerialMode::stdio, "stdio"}, {SerialMode::file, "file"}});
+}
+
+// Profiles are case-sensitive and spell words with '-': the C++ names and near misses are not
+// spellings.
+TEST(ProfileChoices, UnknownSpellingsAreRejected) {
+  EXPECT_EQ(parse_choice<MachineType>("Q35"), std::nullopt);
+  EXPECT_EQ(parse_choice<MachineType>("isapc"), std::nullopt);
+  EXPECT_EQ(parse_choice<DisplayBackend>("spice_app"), std::nullopt);
+  EXPECT_EQ(parse_choice<DisplayBackend>("egl_headless"), std::nullopt);
+  EXPECT_EQ(parse_choice<DisplayBackend>("GTK"), std::nullopt);
+  EXPECT_EQ(parse_choice<DisplayBackend>(""), std::nullopt);
+  EXPECT_EQ(parse_choice<DiskInterface>("sata"), std::nullopt);
+  EXPECT_EQ(parse_choice<NetworkMode>("passt"), std::nullopt);
+  EXPECT_EQ(parse_choice<FirmwareType>("efi"), std::nullopt);
+  EXPECT_EQ(parse_choice<SerialMode>("pty"), std::nullopt);
+  EXPECT_EQ(parse_choice<SerialMode>("none "), std::nullopt);
+}
+
+// 3 is inside NetworkMode's range of values (two bits), so the cast itself is well defined.
+TEST(ProfileChoices, ValueWithoutSpellingIsABug) {
+  EXPECT_THROW(to_string(static_cast<NetworkMode>(3)), std::logic_error);
+}
+
+}  // namespace
+}  // namespace mdevrun
