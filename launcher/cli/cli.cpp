@@ -46,8 +46,8 @@ CLI::Validator seconds(bool zero_allowed) {
   return CLI::Validator(
       [zero_allowed](std::string& text) -> std::string {
         double value = 0;
-        if (!CLI::detail::lexical_cast(text, value) || !std::isfinite(value) ||
-            value < 0 || (value == 0 && !zero_allowed) || value > 86400)
+        if (!CLI::detail::lexical_cast(text, value) || !std::isfinite(value) || value < 0 ||
+            (value == 0 && !zero_allowed) || value > 86400)
           return "expected seconds: a number " + std::string(zero_allowed ? "from 0" : "above 0") +
                  " up to 86400, got " + text;
         return {};

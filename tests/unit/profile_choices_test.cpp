@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
+#include <fstream>
 #include <stdexcept>
 #include <utility>
 #include <vector>
@@ -80,6 +83,31 @@ TEST(ProfileChoices, UnknownSpellingsAreRejected) {
 // 3 is inside NetworkMode's range of values (two bits), so the cast itself is well defined.
 TEST(ProfileChoices, ValueWithoutSpellingIsABug) {
   EXPECT_THROW(to_string(static_cast<NetworkMode>(3)), std::logic_error);
+}
+
+// The schema (profiles/profile.schema.json) is the second written copy of the spellings: it must
+// list exactly the table's, in the same order, or editors and the loader disagree.
+const nlohmann::json& schema() {
+  static const nlohmann::json s = [] {
+    std::ifstream in(std::string(MDEVRUN_SOURCE_DIR) + "/profiles/profile.schema.json");
+    return nlohmann::json::parse(in);
+  }();
+  return s;
+}
+
+template <typename E>
+void expect_schema(const char* pointer) {
+  const auto enum_ = schema().at(nlohmann::json::json_pointer(pointer));
+  EXPECT_EQ(enum_.get<std::vector<std::string>>(), choice_spellings<E>()) << pointer;
+}
+
+TEST(ProfileChoices, SchemaListsTheSameSpellings) {
+  expect_schema<MachineType>("/properties/machine/properties/type/enum");
+  expect_schema<DisplayBackend>("/properties/display/properties/backend/enum");
+  expect_schema<DiskInterface>("/properties/disks/items/properties/interface/enum");
+  expect_schema<NetworkMode>("/properties/network/items/properties/mode/enum");
+  expect_schema<FirmwareType>("/properties/firmware/properties/type/enum");
+  expect_schema<SerialMode>("/properties/serial/oneOf/1/properties/mode/enum");
 }
 
 }  // namespace

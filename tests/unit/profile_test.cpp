@@ -6,6 +6,7 @@
 #include "base/error.hpp"
 #include "profile/profile_document.hpp"
 #include "profile/profile_loader.hpp"
+#include "temp_dir.hpp"
 
 namespace mdevrun {
 namespace fs = std::filesystem;
@@ -178,13 +179,9 @@ TEST(ProfileErrors, GlOnVnc) {
             "spice, egl-headless or dbus for gl");
 }
 
-class ProfileFiles : public testing::Test {
+class ProfileFiles : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("mdevrun-profile-test-" + std::to_string(::getpid()));
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
+  testing::TempDir tmp_{"mdevrun-profile-test"};
   void write(const std::string& name, const std::string& text) {
     std::ofstream(dir_ / name) << text;
   }
@@ -196,7 +193,7 @@ class ProfileFiles : public testing::Test {
     }
     return "<no error>";
   }
-  fs::path dir_;
+  const fs::path dir_ = tmp_.path();
 };
 
 TEST_F(ProfileFiles, ExtendsMergesAndNamesTheFileOfEachValue) {
