@@ -18,6 +18,7 @@ struct ListOptions {
 int run_list(const Host& host, const ListOptions& o) {
   const InstanceListing listing = list_instances(host);
   for (const auto& cleaned : listing.cleaned) std::cerr << "mdevrun: " << cleaned << "\n";
+  for (const auto& failure : listing.failures) std::cerr << "mdevrun: " << failure.what() << "\n";
   nlohmann::json out = nlohmann::json::array();
   for (const auto& state : listing.running) {
     out.push_back(
@@ -37,7 +38,8 @@ int run_list(const Host& host, const ListOptions& o) {
       std::cout << i["name"].get<std::string>() << "  qemu pid " << i["qemu_pid"] << "  up "
                 << i["uptime_seconds"] << " s  " << i["profile"].get<std::string>() << "\n";
   }
-  return 0;
+  // Listed all the same, but a cleanup that failed is never reported as success.
+  return listing.failures.empty() ? 0 : static_cast<int>(listing.failures.front().code());
 }
 
 }  // namespace

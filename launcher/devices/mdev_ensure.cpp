@@ -88,8 +88,13 @@ class Ensurer {
   void lock(const std::string& id, const std::string& uuid) {
     if (options_.lock_dir.empty()) return;
     const fs::path path = options_.lock_dir / (uuid + ".lock");
+    const std::uint64_t intent =
+        options_.log
+            ? options_.log->intend({DeviceChange::Kind::lock_mdev, {id, uuid, {}, {}, false}})
+            : 0;
     std::optional<pid_t> holder;
     auto lock = FileLock::try_lock(path, &holder);
+    if (options_.log) options_.log->finish(intent, lock ? 0 : EWOULDBLOCK);
     if (!lock)
       throw Error(ExitCode::busy,
                   "mdev " + uuid + " is in use by another mdevrun (" +
@@ -111,7 +116,12 @@ class Ensurer {
     }
     std::vector<std::string> exhausted;
     for (const auto& type : plan.candidates) {
+      const std::uint64_t intent =
+          options_.log ? options_.log->intend({DeviceChange::Kind::create_mdev,
+                                               {r.id, r.uuid, type.parent, r.type, true}})
+                       : 0;
       const int error = write_sysfs(type.dir / "create", r.uuid);
+      if (options_.log) options_.log->finish(intent, error);
       if ((error == ENOSPC || error == EUSERS) && !plan.parent_given) {
         exhausted.push_back(errno_name(error) + " on " + type.parent);
         continue;  // available_instances is only advisory: try the next parent
@@ -134,11 +144,23 @@ class Ensurer {
 
   // Checks that the device, its IOMMU group and its /dev/vfio node are there (bounded wait for
   // the node: udev may still be creating it).
+  // The device of a create whose write succeeded, waited for (bounded): it may appear a moment
+  // after the write returns.
+  std::optional<MdevDevice> wait_for_device(const std::string& uuid) const {
+    const auto deadline = Clock::now() + options_.device_timeout;
+    for (;;) {
+      if (auto device = find_device(host_, uuid)) return device;
+      if (Clock::now() >= deadline) return std::nullopt;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  }
+
   void confirm(ResolvedMdev& r) const {
-    const auto device = find_device(host_, r.uuid);
+    const auto device = r.created ? wait_for_device(r.uuid) : find_device(host_, r.uuid);
     if (!device)
       throw Error(ExitCode::mdev, "mdev " + r.uuid + " did not appear at " + r.sysfs_path.string() +
-                                      ": check the kernel log (dmesg)");
+                                      " within " + format_seconds(options_.device_timeout) +
+                                      " of its create: check the kernel log (dmesg)");
     r.exists = true;
     r.iommu_group = device->iommu_group;
     if (!r.iommu_group)

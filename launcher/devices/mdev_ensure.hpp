@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "devices/change_log.hpp"
 #include "devices/mdev_record.hpp"
 #include "devices/mdev_remove.hpp"
 #include "devices/resolved_mdev.hpp"
@@ -40,6 +41,12 @@ struct EnsureOptions {
   std::chrono::milliseconds vfio_node_timeout{5000};
   /// Bound for removing devices created by this call when a later step fails.
   RemoveOptions rollback;
+  /// Told before and after every lock, create (and, through `rollback.log`, remove): the
+  /// instance's intent journal. None: no journal (tests, dry runs).
+  ChangeLog* log = nullptr;
+  /// How long a created device may take to appear in bus/mdev/devices (udev and some drivers
+  /// add it a moment after the `create` write returns).
+  std::chrono::milliseconds device_timeout{5000};
 };
 
 struct EnsureResult {

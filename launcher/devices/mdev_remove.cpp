@@ -64,7 +64,19 @@ bool remove_mdev(const Host& host, std::string_view uuid_text, const RemoveOptio
   const auto device = find_device(host, uuid);
   if (!device) return false;
   const fs::path remove_file = device->sysfs_path / "remove";
+  const std::uint64_t intent =
+      options.log ? options.log->intend({DeviceChange::Kind::remove_mdev,
+                                         {{}, uuid, device->parent, device->type, true}})
+                  : 0;
   const BoundedWrite result = write_bounded(remove_file, "1", options.timeout);
+  if (options.log) {
+    // Done only when the device is gone: a remove that failed keeps the device owned.
+    const bool gone = !result.timed_out && !find_device(host, uuid);
+    options.log->finish(intent, gone               ? 0
+                                : result.timed_out ? ETIMEDOUT
+                                : result.error     ? result.error
+                                                   : EIO);
+  }
   if (result.timed_out)
     throw Error(ExitCode::busy, "removing mdev " + uuid + " did not finish within " +
                                     format_seconds(options.timeout) + ": " +

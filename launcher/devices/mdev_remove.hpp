@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "devices/change_log.hpp"
 #include "devices/mdev_record.hpp"
 #include "os/host.hpp"
 
@@ -17,6 +18,7 @@ namespace mdevrun {
 
 struct RemoveOptions {
   std::chrono::milliseconds timeout{10000};  ///< bound on one write to `remove`
+  ChangeLog* log = nullptr;                  ///< told before and after each `remove` write
 };
 
 /// Removes the mdev `uuid`. Returns true when it was removed, false when it did not exist (nothing

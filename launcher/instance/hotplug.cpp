@@ -6,6 +6,7 @@
 #include "base/text.hpp"
 #include "devices/mdev_ensure.hpp"
 #include "devices/mdev_remove.hpp"
+#include "instance/intent_journal.hpp"
 #include "instance/ownership_journal.hpp"
 #include "instance/qmp_exit_code.hpp"
 #include "profile/profile_loader.hpp"
@@ -78,7 +79,10 @@ std::string remove_unplugged_mdev(InstanceMonitor& m, const std::string& id) {
   for (const auto& md : m.state.mdevs) {
     if (md.id != id) continue;
     if (!md.created) return "mdev " + md.uuid + " was not created by mdevrun: left in place";
-    return remove_mdev(m.host, md.uuid) ? "removed mdev " + md.uuid : std::string();
+    IntentJournal journal(m.runtime.journal_file(m.state.name));
+    RemoveOptions options;
+    options.log = &journal;
+    return remove_mdev(m.host, md.uuid, options) ? "removed mdev " + md.uuid : std::string();
   }
   throw Error(ExitCode::usage, id + " is not an mdev: --remove-mdev does not apply");
 }
@@ -94,6 +98,9 @@ PlugReport plug_device(InstanceMonitor& m, const std::string& device) {
     // holds the UUID locks, hence no lock_dir here.
     EnsureOptions eo;
     record_ownership_in(m.runtime.state_file(name), name, eo);
+    IntentJournal journal(m.runtime.journal_file(name));
+    eo.log = &journal;
+    eo.rollback.log = &journal;
     const EnsureResult ensured = ensure_mdevs(m.host, name, profile.mdevs, EnsureMode::create, eo);
     const auto idx = static_cast<std::size_t>(spec - profile.mdevs.data());
     props = mdev_device_properties(profile, *spec, ensured.mdevs.at(idx));

@@ -7,6 +7,7 @@
 
 #include "base/error.hpp"
 #include "devices/mdev_remove.hpp"
+#include "instance/instance_undo.hpp"
 #include "os/file_lock.hpp"
 #include "profile/profile_loader.hpp"
 
@@ -43,6 +44,23 @@ std::string instance_name_from_arg(const std::string& arg) {
   return load_profile(arg).name;
 }
 
+std::optional<pid_t> instance_qemu_pid(const Host& host, const std::string& name,
+                                       const InstanceState* state) {
+  const fs::path socket = RuntimeDir::of(host).qmp_socket(name);
+  if (state && state->qemu_pid) {
+    if (is_instance_qemu(host, *state->qemu_pid, socket)) return state->qemu_pid;
+    return std::nullopt;
+  }
+  std::error_code ec;
+  for (fs::directory_iterator it(host.proc, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string entry = it->path().filename().string();
+    if (entry.empty() || entry.find_first_not_of("0123456789") != std::string::npos) continue;
+    const pid_t pid = std::stoi(entry);
+    if (pid != ::getpid() && is_instance_qemu(host, pid, socket)) return pid;
+  }
+  return std::nullopt;
+}
+
 bool instance_qemu_alive(const Host& host, const InstanceState& state) {
   return state.qemu_pid &&
          is_instance_qemu(host, *state.qemu_pid, RuntimeDir::of(host).qmp_socket(state.name));
@@ -63,18 +81,20 @@ std::optional<std::string> clean_stale_instance_locked(const Host& host, const s
   try {
     state = load_state(runtime.state_file(name));
   } catch (const Error&) {
-    // A half-written folder from a start that died before its first state save: nothing owned.
+    // Damaged or half-written: qemu is found by its argv, the journal says what is owned.
+    what += " (its state file was damaged)";
   }
-  if (state) {
-    if (state->supervisor_pid) what += " (pid " + std::to_string(*state->supervisor_pid) + ")";
-    if (state->qemu_pid) kill_and_wait(host, *state->qemu_pid, runtime.qmp_socket(name));
-    const auto outcomes = remove_owned_mdevs(state->mdevs, host);
-    for (const auto& o : outcomes)
-      if (o.result == RemoveResult::removed) what += "; removed mdev " + o.mdev.uuid;
-    // The dead supervisor's per-UUID lock files: taking and releasing one unlinks it (unless a
-    // live launcher holds it, which then keeps it).
-    for (const auto& m : state->mdevs) FileLock::try_lock(runtime.mdev_lock(m.uuid));
-  }
+  if (state && state->supervisor_pid)
+    what += " (pid " + std::to_string(*state->supervisor_pid) + ")";
+  if (auto qemu = instance_qemu_pid(host, name, state ? &*state : nullptr))
+    kill_and_wait(host, *qemu, runtime.qmp_socket(name));
+  const UndoOutcome undo =
+      undo_instance_changes(host, runtime, name, state ? state->mdevs : std::vector<MdevRecord>{});
+  for (const auto& uuid : undo.removed) what += "; removed mdev " + uuid;
+  if (undo.failure)
+    throw Error(undo.failure->code(), "instance " + name + ": " + undo.failure->what() + "; " +
+                                          runtime.instance_dir(name).string() +
+                                          " keeps the record: `mdevrun list` retries");
   runtime.remove_instance_dir(name);
   return what;
 }
@@ -91,13 +111,23 @@ std::optional<std::string> clean_stale_instance(const Host& host, const std::str
 InstanceListing list_instances(const Host& host) {
   const RuntimeDir runtime = RuntimeDir::of(host);
   InstanceListing listing;
+  // One instance's damage (a failed removal, an unreadable state) never hides the others.
   for (const auto& name : runtime.list_instances()) {
-    if (auto cleaned = clean_stale_instance(host, name)) {
-      listing.cleaned.push_back(std::move(*cleaned));
-      continue;
+    try {
+      if (auto cleaned = clean_stale_instance(host, name)) {
+        listing.cleaned.push_back(std::move(*cleaned));
+        continue;
+      }
+      if (auto state = load_state(runtime.state_file(name)))  // none: starting right now
+        listing.running.push_back(std::move(*state));
+    } catch (const Error& e) {
+      listing.failures.push_back(e);
+      if (instance_running(host, name)) {
+        InstanceState known;  // alive but unreadable: listed with what is known
+        known.name = name;
+        listing.running.push_back(std::move(known));
+      }
     }
-    if (auto state = load_state(runtime.state_file(name)))  // none: starting right now
-      listing.running.push_back(std::move(*state));
   }
   return listing;
 }

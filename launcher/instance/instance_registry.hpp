@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "base/error.hpp"
 #include "instance/runtime_dir.hpp"
 #include "instance/state_file.hpp"
 #include "os/host.hpp"
@@ -19,6 +20,11 @@ std::string instance_name_from_arg(const std::string& arg);
 // Each function finds the runtime directory through `host` (RuntimeDir::of: Error(failure) when
 // the host has none) and reads /proc below host.proc.
 
+/// The pid of instance `name`'s qemu: the state's pid while it still is that qemu, or (no state,
+/// or no pid in it) the process whose argv names the instance's monitor socket. None when gone.
+std::optional<pid_t> instance_qemu_pid(const Host& host, const std::string& name,
+                                       const InstanceState* state);
+
 /// True while the instance's qemu (its recorded pid, still running with this instance's monitor
 /// in its argv) is alive.
 bool instance_qemu_alive(const Host& host, const InstanceState& state);
@@ -31,13 +37,15 @@ bool instance_running(const Host& host, const std::string& name);
 InstanceState running_instance_state(const Host& host, const std::string& name);
 
 /// If `name` has a runtime folder but no live supervisor: kills its qemu (only if that pid is
-/// still the instance's qemu), removes the mdevs it created, deletes the folder. Returns a one-line
-/// description of what was cleaned, or none when there was nothing stale.
+/// still the instance's qemu), undoes its host changes (undo_instance_changes), deletes the
+/// folder. Returns a one-line description of what was cleaned, or none when there was nothing
+/// stale. When a removal fails, throws that Error and keeps the folder as the record.
 std::optional<std::string> clean_stale_instance(const Host& host, const std::string& name);
 
 struct InstanceListing {
   std::vector<InstanceState> running;  ///< by name; instances still starting are left out
   std::vector<std::string> cleaned;    ///< what clean_stale_instance did, one line each
+  std::vector<Error> failures;         ///< per instance: a cleanup that failed, unreadable state
 };
 
 /// Every instance folder: stale ones cleaned up (and said so), the live ones' states.

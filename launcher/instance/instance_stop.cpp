@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "base/error.hpp"
+#include "base/text.hpp"
 #include "instance/instance_monitor.hpp"
 #include "instance/instance_registry.hpp"
 #include "qmp/blocking_client.hpp"
@@ -13,6 +14,9 @@ namespace mdevrun {
 namespace {
 using namespace std::chrono_literals;
 using std::chrono::milliseconds;
+
+// How long a stop waits for an instance that is still starting (its qemu not yet spawned).
+constexpr milliseconds kStartWait{60000};
 
 template <class Pred>
 bool wait_for(Pred done, milliseconds bound) {
@@ -36,6 +40,35 @@ std::unique_ptr<qmp::blocking_client> connect_monitor(const std::filesystem::pat
   }
 }
 
+// The state of a running instance, waiting (bounded) while it is still starting: a stop that
+// races a start waits until qemu runs, then stops it. A damaged state file gives a state with only
+// the name: qemu is then found by its argv.
+InstanceState wait_until_started(const Host& host, const std::string& name) {
+  const RuntimeDir runtime = RuntimeDir::of(host);
+  const auto deadline = std::chrono::steady_clock::now() + kStartWait;
+  for (;;) {
+    std::optional<InstanceState> state;
+    try {
+      state = load_state(runtime.state_file(name));
+    } catch (const Error&) {
+      InstanceState known;
+      known.name = name;
+      return known;
+    }
+    if (state && state->qemu_pid) return *state;
+    if (!instance_running(host, name)) {
+      if (auto cleaned = clean_stale_instance(host, name))
+        throw Error(ExitCode::not_found, *cleaned);
+      throw Error(ExitCode::not_found,
+                  "no instance " + name + " is running; `mdevrun list` shows the running ones");
+    }
+    if (std::chrono::steady_clock::now() >= deadline)
+      throw Error(ExitCode::timeout, "instance " + name + " is still starting after " +
+                                         format_seconds(kStartWait) + "; stop it again later");
+    std::this_thread::sleep_for(20ms);
+  }
+}
+
 }  // namespace
 
 std::string stop_instance(const Host& host, const std::string& name, const StopPolicy& policy) {
@@ -43,11 +76,14 @@ std::string stop_instance(const Host& host, const std::string& name, const StopP
   if (!instance_running(host, name))
     throw Error(ExitCode::not_found,
                 "no instance " + name + " is running; `mdevrun list` shows the running ones");
-  const RunningInstance instance = find_running_instance(host, name);
-  const InstanceState& state = instance.state;
-  const auto qemu_alive = [&] { return instance_qemu_alive(host, state); };
+  const RuntimeDir runtime = RuntimeDir::of(host);
+  const InstanceState state = wait_until_started(host, name);
+  InstanceState probe = state;  // with the pid found (by argv when the state was damaged)
+  probe.qemu_pid = instance_qemu_pid(host, name, &state);
+  const std::optional<pid_t> qemu_pid = probe.qemu_pid;
+  const auto qemu_alive = [&] { return instance_qemu_alive(host, probe); };
 
-  std::unique_ptr<qmp::blocking_client> monitor = connect_monitor(instance.cli_socket);
+  std::unique_ptr<qmp::blocking_client> monitor = connect_monitor(runtime.qmp_cli_socket(name));
   const auto take = [&](StopStep step) {
     try {
       switch (step) {
@@ -61,9 +97,9 @@ std::string stop_instance(const Host& host, const std::string& name, const StopP
           return true;
         case StopStep::terminate:
         case StopStep::kill:
-          // The recorded pid is signalled only while it still is this instance's qemu.
-          if (!state.qemu_pid || !qemu_alive()) return true;
-          ::kill(*state.qemu_pid, step == StopStep::terminate ? SIGTERM : SIGKILL);
+          // The pid is signalled only while it still is this instance's qemu.
+          if (!qemu_alive()) return true;
+          ::kill(*qemu_pid, step == StopStep::terminate ? SIGTERM : SIGKILL);
           return true;
       }
     } catch (const qmp::system_error&) {
@@ -87,7 +123,11 @@ std::string stop_instance(const Host& host, const std::string& name, const StopP
     throw Error(ExitCode::timeout, "qemu of " + name +
                                        " is gone but its supervisor did not "
                                        "finish cleaning up within 30 s; `mdevrun list` retries");
-  return "stopped " + name + ": " + seq.outcome();
+  std::string line = "stopped " + name + ": " + seq.outcome();
+  // The supervisor keeps the folder only when its cleanup failed: retry now, and report a failure
+  // that persists (the Error) instead of "stopped".
+  if (auto retried = clean_stale_instance(host, name)) line += "; " + *retried;
+  return line;
 }
 
 }  // namespace mdevrun

@@ -57,6 +57,9 @@ fs::path RuntimeDir::qmp_cli_socket(std::string_view name) const {
 fs::path RuntimeDir::qemu_log(std::string_view name) const {
   return instance_dir(name) / "qemu.log";
 }
+fs::path RuntimeDir::journal_file(std::string_view name) const {
+  return instance_dir(name) / "journal.jsonl";
+}
 fs::path RuntimeDir::state_file(std::string_view name) const {
   return instance_dir(name) / "state.json";
 }

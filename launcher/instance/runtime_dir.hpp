@@ -5,7 +5,7 @@
 //   <parent>/                      Host::runtime: $MDEVRUN_RUNTIME_DIR, else /run/mdevrun
 //                                  (root), else $XDG_RUNTIME_DIR/mdevrun; mode 0700
 //   <parent>/<name>/               one per running instance, mode 0700: qmp.sock, qmp-cli.sock,
-//                                  qemu.log, state.json
+//                                  qemu.log, state.json, journal.jsonl
 //   <parent>/locks/<uuid>.lock     one per mdev in use (shared by all instances)
 //   <parent>/locks/instance-<name>.lock
 //
@@ -35,6 +35,7 @@ class RuntimeDir {
   std::filesystem::path qmp_cli_socket(std::string_view name) const;  ///< for CLI clients
   std::filesystem::path qemu_log(std::string_view name) const;
   std::filesystem::path state_file(std::string_view name) const;
+  std::filesystem::path journal_file(std::string_view name) const;  ///< the intent journal
   std::filesystem::path locks_dir() const;
   std::filesystem::path mdev_lock(std::string_view uuid) const;
   std::filesystem::path instance_lock(std::string_view name) const;

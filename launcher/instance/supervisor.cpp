@@ -12,9 +12,12 @@
 #include "base/error.hpp"
 #include "base/text.hpp"
 #include "instance/instance_registry.hpp"
+#include "instance/instance_undo.hpp"
+#include "instance/intent_journal.hpp"
 #include "instance/launch_plan.hpp"
 #include "instance/ownership_journal.hpp"
 #include "instance/state_file.hpp"
+#include "os/crash_point.hpp"
 #include "os/vfio_holders.hpp"
 #include "qemu/qemu_cmdline.hpp"
 #include "qemu/qemu_failure_hint.hpp"
@@ -94,6 +97,7 @@ void Supervisor::start_steps() {
     std::cerr << "mdevrun: " << *note << "\n";
 
   runtime_.create_instance_dir(name);
+  crash_point("instance folder made");
   InstanceState state;
   state.name = name;
   state.profile = profile_.file;
@@ -103,11 +107,16 @@ void Supervisor::start_steps() {
                    {"qmp-cli", runtime_.qmp_cli_socket(name).string()}};
   const fs::path state_file = runtime_.state_file(name);
   save_state(state_file, state);
+  crash_point("state saved");
 
+  // Before the first host change: from here on every change is journaled before it is made.
+  journal_ = std::make_unique<IntentJournal>(runtime_.journal_file(name));
   EnsureOptions eo;
   eo.lock_dir = runtime_.locks_dir();
   record_ownership_in(state_file, name, eo);
   eo.rollback = opts_.remove;
+  eo.log = journal_.get();
+  eo.rollback.log = journal_.get();
   ensured_ = ensure_mdevs(opts_.host, name, profile_.mdevs, EnsureMode::create, eo);
 
   const QemuRuntimePaths paths = qemu_runtime_paths(runtime_, name);
@@ -134,10 +143,12 @@ void Supervisor::start_steps() {
     throw;
   }
   ::umask(old_umask);
+  crash_point("qemu spawned");
 
   if (auto s = load_state(state_file)) state = *s;
   state.qemu_pid = qemu_->pid();
   save_state(state_file, state);
+  crash_point("qemu pid saved");
 
   wait_until_ready();
 }
@@ -305,19 +316,25 @@ void Supervisor::cleanup() noexcept {
     std::optional<InstanceState> state;
     try {
       state = load_state(state_file);
-    } catch (const Error& e) {
-      cleanup_errors_.push_back(e.what());
-    }
-    if (state) {
-      try {
-        remove_owned_mdevs(state->mdevs, opts_.host, opts_.remove);
-      } catch (const Error& e) {
-        cleanup_errors_.push_back(e.what());
-        std::cerr << "mdevrun: " << e.what() << "\n";
-      }
+    } catch (const Error&) {
+      // Damaged: the journal says what this run owns.
     }
     ensured_.locks.clear();
-    runtime_.remove_instance_dir(profile_.name);
+    journal_.reset();
+    crash_point("cleanup: qemu gone");
+    const UndoOutcome undo =
+        undo_instance_changes(opts_.host, runtime_, profile_.name,
+                              state ? state->mdevs : std::vector<MdevRecord>{}, opts_.remove);
+    if (undo.failure) {
+      // The folder (journal and state) stays as the record: `list` and `stop` retry and report.
+      cleanup_errors_.push_back(undo.failure->what());
+      std::cerr << "mdevrun: " << undo.failure->what() << "; "
+                << runtime_.instance_dir(profile_.name).string()
+                << " keeps the record: `mdevrun list` retries\n";
+    } else {
+      crash_point("cleanup: undone, folder kept");
+      runtime_.remove_instance_dir(profile_.name);
+    }
   } catch (const std::exception& e) {
     cleanup_errors_.push_back(e.what());
     std::cerr << "mdevrun: cleanup of " << profile_.name << " failed: " << e.what() << "\n";

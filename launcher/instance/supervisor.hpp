@@ -41,6 +41,8 @@ class client;
 
 namespace mdevrun {
 
+class IntentJournal;
+
 struct SupervisorOptions {
   Host host;  ///< sysfs, /dev, /proc and the runtime directory (needs host.runtime)
   bool echo_qemu_output = false;                   ///< also copy qemu's output to our stderr
@@ -99,6 +101,7 @@ class Supervisor {
   EnsureResult ensured_;
   std::unique_ptr<QemuProcess> qemu_;
   std::unique_ptr<qmp::client> qmp_;
+  std::unique_ptr<IntentJournal> journal_;
   std::optional<StopSequence> stop_;
   bool stopping_ = false;
   bool stopped_by_us_ = false;

@@ -300,6 +300,86 @@ TEST_F(Lifecycle, StopEscalatesToQuitWhenTheGuestIgnoresPowerdown) {
   expect_nothing_left();
 }
 
+// The crash-point hook (os/crash_point.hpp): start, and then the supervisor's cleanup, are
+// SIGKILLed at every host-changing step in turn; after each kill `mdevrun list` must leave no
+// created mdev, no qemu, no runtime files or locks, and the type's free instances as they were.
+class CrashPoints : public Lifecycle {
+ protected:
+  fs::path log() const { return dir_ / "crash.log"; }
+  std::string available() const {
+    return read_file(sysfs_->sys() / "class/mdev_bus/mtty/mdev_supported_types/mtty-2" /
+                     "available_instances");
+  }
+  // Runs `args` with the hook armed at step `n`; true when the process it armed was killed.
+  bool run_armed(long n, const std::vector<std::string>& args, CliRun* out = nullptr) {
+    fs::remove(log());
+    ::setenv("MDEVRUN_TEST_CRASH_AT", std::to_string(n).c_str(), 1);
+    ::setenv("MDEVRUN_TEST_CRASH_LOG", log().c_str(), 1);
+    const CliRun r = mdevrun(args);
+    ::unsetenv("MDEVRUN_TEST_CRASH_AT");
+    ::unsetenv("MDEVRUN_TEST_CRASH_LOG");
+    if (out) *out = r;
+    return read_file(log()).find(" KILL\n") != std::string::npos;
+  }
+  std::size_t steps_logged() const {
+    const std::string text = read_file(log());
+    return static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n'));
+  }
+  void expect_recovered(const std::string& when) {
+    const CliRun list = mdevrun({"list"});
+    EXPECT_EQ(list.status, 0) << when << ": " << list.out;
+    expect_nothing_left();
+    EXPECT_EQ(available(), before_) << when << ": free instances not restored";
+  }
+  std::string before_;
+};
+
+TEST_F(CrashPoints, StartKilledAtEveryStep) {
+  const fs::path profile = write_profile(false);
+  before_ = available();
+  long killed = 0;
+  for (long n = 1; n < 200; ++n) {
+    CliRun start;
+    if (!run_armed(n, {"start", "--detach", profile.string()}, &start)) {
+      ASSERT_EQ(start.status, 0) << "step " << n << " was past the last: " << start.out;
+      EXPECT_EQ(mdevrun({"stop", "--force", "lc"}).status, 0);
+      expect_recovered("after the unkilled start");
+      break;
+    }
+    ++killed;
+    EXPECT_NE(start.status, 0) << "a start killed at step " << n << " reported success";
+    expect_recovered("start killed at step " + std::to_string(n));
+    if (HasFailure()) break;
+  }
+  // Lock, create (intent, write, outcome), state saves, qemu: every one of them was hit.
+  EXPECT_GE(killed, 10);
+  std::cout << "start killed at " << killed << " steps, 0 leaks\n";
+}
+
+TEST_F(CrashPoints, CleanupKilledAtEveryStep) {
+  const fs::path profile = write_profile(false);
+  before_ = available();
+  ASSERT_FALSE(run_armed(100000, {"start", "--detach", profile.string()}));
+  const long start_steps = static_cast<long>(steps_logged());
+  ASSERT_EQ(mdevrun({"stop", "--force", "lc"}).status, 0);
+  expect_recovered("the counting run");
+  long killed = 0;
+  for (long k = 1; k < 100; ++k) {
+    // Armed for the supervisor: it survives its start_steps steps and dies in its cleanup.
+    CliRun start;
+    ASSERT_FALSE(run_armed(start_steps + k, {"start", "--detach", profile.string()}, &start));
+    ASSERT_EQ(start.status, 0) << start.out;
+    const CliRun stop = mdevrun({"stop", "--force", "lc"});
+    const bool hit = read_file(log()).find(" KILL\n") != std::string::npos;
+    EXPECT_EQ(stop.status, 0) << "cleanup step " << k << ": " << stop.out;
+    expect_recovered("cleanup killed at step " + std::to_string(k));
+    if (!hit || HasFailure()) break;
+    ++killed;
+  }
+  EXPECT_GE(killed, 3);
+  std::cout << "cleanup killed at " << killed << " steps, 0 leaks\n";
+}
+
 TEST_F(Lifecycle, SupervisorKilledIsCleanedByTheNextInvocation) {
   const fs::path profile = write_profile(false);
   const CliRun start = mdevrun({"start", "--detach", profile.string()});

@@ -1,0 +1,64 @@
+#include "instance/instance_undo.hpp"
+
+#include <algorithm>
+#include <memory>
+
+#include "instance/intent_journal.hpp"
+#include "os/file_lock.hpp"
+
+namespace mdevrun {
+
+UndoOutcome undo_instance_changes(const Host& host, const RuntimeDir& runtime,
+                                  const std::string& name,
+                                  const std::vector<MdevRecord>& state_records,
+                                  RemoveOptions options) {
+  const auto journal_path = runtime.journal_file(name);
+  const std::optional<JournalView> view = read_journal(journal_path);
+  std::vector<MdevRecord> owned;
+  std::vector<std::string> locked;
+  if (view) {
+    owned = view->owned;
+    locked = view->locked;
+  } else {
+    for (const auto& m : state_records)
+      if (m.created) owned.push_back(m);
+  }
+  for (const auto& m : state_records)
+    if (std::find(locked.begin(), locked.end(), m.uuid) == locked.end()) locked.push_back(m.uuid);
+
+  std::unique_ptr<IntentJournal> journal;
+  if (view) journal = std::make_unique<IntentJournal>(journal_path);
+  options.log = journal.get();
+  UndoOutcome outcome;
+  std::string others;
+  for (auto it = owned.rbegin(); it != owned.rend(); ++it) {
+    try {
+      if (remove_mdev(host, it->uuid, options)) outcome.removed.push_back(it->uuid);
+    } catch (const Error& e) {
+      if (!outcome.failure)
+        outcome.failure = e;
+      else
+        others += std::string("; ") + e.what();
+    }
+  }
+  if (outcome.failure && !others.empty())
+    outcome.failure = Error(outcome.failure->code(), outcome.failure->what() + others);
+  // Lock files a crash left behind: taking and dropping one unlinks it; one a live launcher holds
+  // stays. A device whose removal failed keeps its lock file as part of the kept record.
+  for (const auto& uuid : locked) {
+    if (outcome.failure && std::any_of(owned.begin(), owned.end(),
+                                       [&](const MdevRecord& m) { return m.uuid == uuid; }))
+      continue;
+    std::error_code ec;
+    if (std::filesystem::exists(runtime.mdev_lock(uuid), ec)) {
+      try {
+        FileLock::try_lock(runtime.mdev_lock(uuid));
+      } catch (const Error&) {
+        // Unreadable or foreign: left for whoever owns it.
+      }
+    }
+  }
+  return outcome;
+}
+
+}  // namespace mdevrun

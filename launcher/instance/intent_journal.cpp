@@ -1,0 +1,129 @@
+#include "instance/intent_journal.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <map>
+
+#include <nlohmann/json.hpp>
+
+#include "base/error.hpp"
+#include "os/crash_point.hpp"
+
+namespace mdevrun {
+namespace {
+
+using nlohmann::json;
+
+const char* kind_name(DeviceChange::Kind kind) {
+  switch (kind) {
+    case DeviceChange::Kind::lock_mdev:
+      return "lock_mdev";
+    case DeviceChange::Kind::create_mdev:
+      return "create_mdev";
+    case DeviceChange::Kind::remove_mdev:
+      return "remove_mdev";
+  }
+  return "unknown";
+}
+
+[[noreturn]] void fail(const std::filesystem::path& path, const char* what) {
+  const int err = errno;
+  throw Error(ExitCode::failure,
+              "intent journal " + path.string() + ": " + what + " failed: " + std::strerror(err));
+}
+
+}  // namespace
+
+IntentJournal::IntentJournal(std::filesystem::path path)
+    : path_(std::move(path)),
+      fd_(::open(path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600)),
+      next_(static_cast<std::uint64_t>(::getpid()) << 32) {
+  if (!fd_) fail(path_, "open");
+}
+
+void IntentJournal::append(const std::string& line) {
+  const std::string text = line + "\n";
+  // One write per line: with O_APPEND, lines of concurrent writers never interleave.
+  const ssize_t n = ::write(fd_.get(), text.data(), text.size());
+  if (n != static_cast<ssize_t>(text.size())) fail(path_, "write");
+  if (::fdatasync(fd_.get()) != 0) fail(path_, "fdatasync");
+}
+
+std::uint64_t IntentJournal::intend(const DeviceChange& change) {
+  const std::uint64_t id = ++next_;
+  const MdevRecord& m = change.mdev;
+  crash_point("before the intent is recorded");
+  append(json{{"id", id},
+              {"intent", kind_name(change.kind)},
+              {"mdev", {{"id", m.id}, {"uuid", m.uuid}, {"parent", m.parent}, {"type", m.type}}}}
+             .dump());
+  crash_point(kind_name(change.kind));  // recorded, not yet made
+  return id;
+}
+
+void IntentJournal::finish(std::uint64_t id, int error) {
+  crash_point("made, outcome not recorded");
+  append(json{{"id", id}, {"error", error}}.dump());
+  crash_point("outcome recorded");
+}
+
+std::optional<JournalView> read_journal(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    if (errno == ENOENT) return std::nullopt;
+    fail(path, "open");
+  }
+  struct Intent {
+    std::string kind;
+    MdevRecord mdev;
+    std::optional<int> error;
+  };
+  std::vector<std::uint64_t> order;
+  std::map<std::uint64_t, Intent> intents;
+  JournalView view;
+  std::string line;
+  while (std::getline(in, line)) {
+    const bool last = in.peek() == std::char_traits<char>::eof();
+    const json j = json::parse(line, nullptr, false);
+    if (j.is_discarded() || !j.is_object() || !j.contains("id") || !j["id"].is_number_unsigned()) {
+      if (last) view.torn_tail = true;
+      continue;
+    }
+    const auto id = j["id"].get<std::uint64_t>();
+    if (j.contains("intent") && j["intent"].is_string() && j.contains("mdev") &&
+        j["mdev"].is_object()) {
+      const json& m = j["mdev"];
+      Intent intent{j["intent"].get<std::string>(),
+                    {m.value("id", ""), m.value("uuid", ""), m.value("parent", ""),
+                     m.value("type", ""), true},
+                    std::nullopt};
+      if (intent.mdev.uuid.empty()) continue;
+      intents[id] = std::move(intent);
+      order.push_back(id);
+    } else if (j.contains("error") && j["error"].is_number_integer()) {
+      if (auto it = intents.find(id); it != intents.end()) it->second.error = j["error"].get<int>();
+    }
+  }
+  for (const auto id : order) {
+    const Intent& i = intents[id];
+    const auto owned_it = std::find_if(view.owned.begin(), view.owned.end(),
+                                       [&](const MdevRecord& r) { return r.uuid == i.mdev.uuid; });
+    if (i.kind == "lock_mdev") {
+      if (std::find(view.locked.begin(), view.locked.end(), i.mdev.uuid) == view.locked.end())
+        view.locked.push_back(i.mdev.uuid);
+    } else if (i.kind == "create_mdev") {
+      // Not recorded as failed: the write may have happened just before a crash.
+      if (i.error.value_or(0) == 0 && owned_it == view.owned.end()) view.owned.push_back(i.mdev);
+    } else if (i.kind == "remove_mdev") {
+      if (i.error && *i.error == 0 && owned_it != view.owned.end()) view.owned.erase(owned_it);
+    }
+  }
+  return view;
+}
+
+}  // namespace mdevrun
