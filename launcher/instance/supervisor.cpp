@@ -190,7 +190,9 @@ void Supervisor::wait_until_ready() {
   };
   check();
   ioc_.restart();
-  while (!connect_result && !qemu_->finished()) {
+  // Until qemu answers or exits: an exit ends the wait even while something it started still
+  // holds its output open.
+  while (!connect_result && qemu_->running()) {
     if (ioc_.run_one() == 0) break;
   }
   poll.cancel();
@@ -201,7 +203,7 @@ void Supervisor::wait_until_ready() {
     ioc_.restart();
     while (!qemu_->finished() && std::chrono::steady_clock::now() < grace)
       ioc_.run_one_for(std::chrono::milliseconds(50));
-    if (qemu_->finished()) throw_start_failure();
+    if (!qemu_->running()) throw_start_failure();
   }
   const std::string why = connect_result && qmp_ ? qmp_->error_detail() : "";
   qemu_->signal(SIGKILL);

@@ -380,6 +380,88 @@ TEST_F(CrashPoints, CleanupKilledAtEveryStep) {
   std::cout << "cleanup killed at " << killed << " steps, 0 leaks\n";
 }
 
+// Regression (the guarantee issue, defect 1): with the device appearing 300 ms after the create
+// write, start failed with "did not appear", the device then appeared, was reused by the next
+// start as not ours and never removed. Now start waits for it, owns it, and stop removes it.
+TEST_F(Lifecycle, ALateDeviceIsOwnedAndRemovedAtStop) {
+  sysfs_->control("create-delay 300");
+  const fs::path profile = write_profile(false);
+  const CliRun start = mdevrun({"start", "--detach", profile.string()});
+  ASSERT_EQ(start.status, 0) << start.out;
+  const auto state = load_state(dir_ / "run/lc/state.json");
+  ASSERT_TRUE(state && state->mdevs.size() == 1u);
+  EXPECT_TRUE(state->mdevs[0].created);
+  EXPECT_EQ(mdevrun({"stop", "--force", "lc"}).status, 0);
+  expect_nothing_left();
+}
+
+// Regression (defect 3): with `remove` failing, `stop --force` printed "stopped" and exited 0,
+// deleted the runtime folder, and the mdev stayed with no record. Now stop fails with the
+// removal's exit code, the record stays, and `list` removes the mdev once it can.
+TEST_F(Lifecycle, AFailedRemoveAtStopIsKeptReportedAndRetried) {
+  const fs::path profile = write_profile(false);
+  ASSERT_EQ(mdevrun({"start", "--detach", profile.string()}).status, 0);
+  sysfs_->control("fail-remove EIO 2");  // the supervisor's try and stop's retry
+  const CliRun stop = mdevrun({"stop", "--force", "lc"});
+  EXPECT_EQ(stop.status, static_cast<int>(ExitCode::mdev)) << stop.out;
+  EXPECT_EQ(stop.out.find("stopped lc"), std::string::npos) << stop.out;
+  EXPECT_NE(stop.out.find("`mdevrun list` retries"), std::string::npos) << stop.out;
+  EXPECT_EQ(mdev_count(), 1u);
+  EXPECT_TRUE(fs::exists(dir_ / "run/lc/journal.jsonl"));
+  const CliRun list = mdevrun({"list"});
+  EXPECT_EQ(list.status, 0) << list.out;
+  EXPECT_NE(list.out.find("removed mdev"), std::string::npos) << list.out;
+  expect_nothing_left();
+}
+
+// Regression (defect 6): a damaged state.json made `list` fail as a whole and `stop` impossible;
+// on a dead instance the created mdev leaked. Every kind of damage, live and dead.
+TEST_F(Lifecycle, ADamagedStateFileHidesNothingAndLeaksNothing) {
+  const fs::path profile = write_profile(false);
+  json other_patch = {{"name", "lc2"}, {"mdevs", nullptr}};
+  const fs::path other = dir_ / "other.json";
+  fs::copy_file(write_profile(false, other_patch), other);
+  write_profile(false);  // lc.json again
+  ASSERT_EQ(mdevrun({"start", "--detach", other.string()}).status, 0);
+  for (const char* damage : {"truncated", "empty", "garbage", "directory"}) {
+    SCOPED_TRACE(damage);
+    ASSERT_EQ(mdevrun({"start", "--detach", profile.string()}).status, 0);
+    const fs::path state = dir_ / "run/lc/state.json";
+    const std::string text = read_file(state);
+    fs::remove(state);
+    if (std::string(damage) == "truncated") std::ofstream(state) << text.substr(0, text.size() / 2);
+    if (std::string(damage) == "empty") std::ofstream(state).flush();
+    if (std::string(damage) == "garbage") std::ofstream(state) << "\x7f\x01\xfe garbage";
+    if (std::string(damage) == "directory") fs::create_directory(state);
+    const CliRun list = mdevrun({"list"});
+    EXPECT_NE(list.out.find("lc2"), std::string::npos)
+        << "the other instance was hidden: " << list.out;
+    const CliRun stop = mdevrun({"stop", "--force", "lc"});
+    EXPECT_EQ(stop.status, 0) << stop.out;
+    EXPECT_EQ(mdev_count(), 0u) << "the created mdev leaked";
+    EXPECT_FALSE(fs::exists(dir_ / "run/lc"));
+  }
+  EXPECT_EQ(mdevrun({"stop", "--force", "lc2"}).status, 0);
+  expect_nothing_left();
+}
+
+// Regression (defect 5): `stop` during `start` exited 5 after ~35 s (or "internal error: bad
+// optional access" before the first state save) while the VM kept running. Now it waits for the
+// start (bounded) and stops what it started; the start then fails, and nothing is left.
+TEST_F(Lifecycle, StopDuringStartStopsTheVmItNames) {
+  const fs::path profile = write_profile(
+      false, {{"qemu", {{"binary", (kSource / "tests/support/qemu-never-ready").string()}}}});
+  Child start = spawn({kMdevrun, "start", "--detach", "--start-timeout", "60", profile.string()});
+  for (int i = 0; i < 500 && !fs::exists(dir_ / "run/lc"); ++i) std::this_thread::sleep_for(2ms);
+  const CliRun stop = mdevrun({"stop", "lc"});
+  EXPECT_EQ(stop.status, 0) << stop.out;
+  EXPECT_NE(stop.out.find("stopped lc"), std::string::npos) << stop.out;
+  const auto started = start.wait_until(std::chrono::steady_clock::now() + 30s);
+  ASSERT_TRUE(started);
+  EXPECT_NE(*started, 0) << "a start that was stopped reported success";
+  expect_nothing_left();
+}
+
 TEST_F(Lifecycle, SupervisorKilledIsCleanedByTheNextInvocation) {
   const fs::path profile = write_profile(false);
   const CliRun start = mdevrun({"start", "--detach", profile.string()});

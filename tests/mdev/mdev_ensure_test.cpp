@@ -90,6 +90,34 @@ TEST_F(MdevEnsureTest, CreatesTheDeviceWithTheGivenUuidAndConfirmsItsNode) {
   EXPECT_EQ(lock_files(), 0u);  // released with the result
 }
 
+// Regression (the guarantee issue, defect 1): a device that appears a moment after its `create`
+// write returned (udev, some drivers) failed the start with "did not appear"; it is waited for.
+TEST_F(MdevEnsureTest, ADeviceThatAppearsLateIsWaitedForAndOwned) {
+  mount(one_type("mtty", "mtty-1", 2, "EUSERS"));
+  fake().control("create-delay 300");
+  const auto result = ensure({spec("serial0", "mtty", "mtty-1", kUuid1)});
+  ASSERT_EQ(result.mdevs.size(), 1u);
+  EXPECT_TRUE(result.mdevs[0].created);
+  EXPECT_TRUE(result.mdevs[0].exists);
+  EXPECT_EQ(result.mdevs[0].iommu_group, 10);
+}
+
+// And one that never appears within the bound fails the start and says how long it waited.
+TEST_F(MdevEnsureTest, ADeviceThatNeverAppearsFailsWithTheBound) {
+  mount(one_type("mtty", "mtty-1", 2, "EUSERS"));
+  fake().control("create-delay 60000");
+  EnsureOptions o = options();
+  o.device_timeout = 200ms;
+  const auto e = error_of([&] {
+    ensure_mdevs(fake().host(), "desk", {spec("serial0", "mtty", "mtty-1", kUuid1)},
+                 EnsureMode::create, o);
+  });
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->code(), ExitCode::mdev);
+  EXPECT_NE(std::string(e->what()).find("did not appear at"), std::string::npos) << e->what();
+  EXPECT_NE(std::string(e->what()).find("within 0.2 s"), std::string::npos) << e->what();
+}
+
 TEST_F(MdevEnsureTest, ReusesADeviceOfTheSameParentAndTypeWithoutOwningIt) {
   auto config = one_type("mtty", "mtty-1", 2, "EUSERS");
   config["devices"] = {{{"uuid", kUuid1}, {"parent", "mtty"}, {"type", "mtty-1"}}};

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <deque>
 #include <filesystem>
@@ -53,6 +54,10 @@ struct Node {
   Role role = Role::text;
   std::string parent_name, type_name, uuid;  // what a dynamic file belongs to
   bool hidden = false;                       // found by lookup, not listed by readdir
+  // A device entry made by a delayed create: neither found nor listed before this time (udev and
+  // some drivers add the device a moment after the `create` write returns).
+  std::chrono::steady_clock::time_point appears_at{};
+  bool visible() const { return std::chrono::steady_clock::now() >= appears_at; }
 };
 
 struct Pool {
@@ -276,6 +281,8 @@ class Fake {
           fail_remove_.push_back(error);
       } else if (w[0] == "deny-writes" && w.size() == 2 && (w[1] == "on" || w[1] == "off")) {
         deny_writes_ = w[1] == "on";
+      } else if (w[0] == "create-delay" && w.size() == 2) {
+        create_delay_ = std::chrono::milliseconds(std::stol(w[1]));
       } else if (w[0] == "dev-nodes" && w.size() == 2 && (w[1] == "on" || w[1] == "off")) {
         dev_nodes_ = w[1] == "on";
       } else if (w[0] == "in-use" && w.size() == 3) {
@@ -475,6 +482,12 @@ class Fake {
     remove.uuid = uuid;
     add_link(type_dir + "/devices/" + uuid, dir);
     add_link("bus/mdev/devices/" + uuid, dir);
+    if (create_delay_.count() > 0) {
+      const auto at = std::chrono::steady_clock::now() + create_delay_;
+      for (const std::string& path :
+           {dir, type_dir + "/devices/" + uuid, "bus/mdev/devices/" + uuid})
+        if (Node* n = walk(path)) n->appears_at = at;
+    }
     add_link(group_dir + "/devices/" + uuid, dir);
     add_text(group_dir, "type", "DMA\n");
     if (dev_nodes_) {
@@ -544,6 +557,7 @@ class Fake {
   std::deque<int> fail_create_, fail_remove_;
   bool deny_writes_ = false;
   bool dev_nodes_ = true;
+  std::chrono::milliseconds create_delay_{0};
   long creates_ = 0, removes_ = 0;
   time_t started_ = ::time(nullptr);
 };
@@ -560,7 +574,7 @@ void reply_entry(fuse_req_t req, const Node& n) {
 }
 
 void op_lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
-  if (Node* n = g_fake->child(parent, name))
+  if (Node* n = g_fake->child(parent, name); n && n->visible())
     reply_entry(req, *n);
   else
     fuse_reply_err(req, ENOENT);
@@ -590,7 +604,7 @@ void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_fil
   std::vector<std::pair<std::string, const Node*>> entries = {{".", n}, {"..", n}};
   for (const auto& [name, child_ino] : n->children) {
     const Node* c = g_fake->node(child_ino);
-    if (c && !c->hidden) entries.emplace_back(name, c);
+    if (c && !c->hidden && c->visible()) entries.emplace_back(name, c);
   }
   std::vector<char> buf(size);
   std::size_t used = 0;
