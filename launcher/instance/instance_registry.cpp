@@ -9,6 +9,7 @@
 #include "devices/mdev_remove.hpp"
 #include "instance/instance_undo.hpp"
 #include "os/file_lock.hpp"
+#include "os/private_path.hpp"
 #include "profile/profile_loader.hpp"
 
 namespace mdevrun {
@@ -76,11 +77,14 @@ bool instance_running(const Host& host, const std::string& name) {
 std::optional<std::string> clean_stale_instance_locked(const Host& host, const std::string& name) {
   const RuntimeDir runtime = RuntimeDir::of(host);
   if (!fs::exists(runtime.instance_dir(name))) return std::nullopt;
+  // A folder someone else made or can write is not ours to act on: refuse, touch nothing.
+  require_private(runtime.instance_dir(name), PathKind::directory);
   std::string what = "cleaned up instance " + name + " left behind by a supervisor that died";
   std::optional<InstanceState> state;
   try {
     state = load_state(runtime.state_file(name));
-  } catch (const Error&) {
+  } catch (const Error& e) {
+    if (e.code() == ExitCode::permission) throw;
     // Damaged or half-written: qemu is found by its argv, the journal says what is owned.
     what += " (its state file was damaged)";
   }

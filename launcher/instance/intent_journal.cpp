@@ -6,13 +6,14 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <fstream>
 #include <map>
+#include <sstream>
 
 #include <nlohmann/json.hpp>
 
 #include "base/error.hpp"
 #include "os/crash_point.hpp"
+#include "os/private_path.hpp"
 
 namespace mdevrun {
 namespace {
@@ -73,11 +74,23 @@ void IntentJournal::finish(std::uint64_t id, int error) {
 }
 
 std::optional<JournalView> read_journal(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
+  // It says which devices get removed: only our own, private file is believed.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+  if (fd < 0) {
     if (errno == ENOENT) return std::nullopt;
+    if (errno == ELOOP) require_private(path, PathKind::regular_file);
     fail(path, "open");
   }
+  UniqueFd file(fd);
+  require_private_fd(fd, path, PathKind::regular_file);
+  std::string text;
+  char buf[8192];
+  for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) != 0;) {
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) fail(path, "read");
+    text.append(buf, static_cast<std::size_t>(n));
+  }
+  std::istringstream in(text);
   struct Intent {
     std::string kind;
     MdevRecord mdev;

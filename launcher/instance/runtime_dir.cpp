@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "base/error.hpp"
+#include "os/private_path.hpp"
 
 namespace mdevrun {
 namespace fs = std::filesystem;
@@ -18,10 +19,9 @@ void make_private_dir(const fs::path& dir) {
   if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
     throw Error(ExitCode::failure,
                 "cannot create runtime directory " + dir.string() + ": " + std::strerror(errno));
-  struct stat st {};
-  if (::lstat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
-    throw Error(ExitCode::failure,
-                "runtime directory " + dir.string() + " is not a directory: remove it");
+  // An existing directory is reused only if it is ours and private (another user could have
+  // planted it, with a state file that claims a foreign mdev as created).
+  require_private(dir, PathKind::directory, /*missing_ok=*/false);
 }
 
 void make_parent(const fs::path& parent) {
@@ -100,6 +100,7 @@ void RuntimeDir::remove_instance_dir(std::string_view name) const {
 
 std::vector<std::string> RuntimeDir::list_instances() const {
   std::vector<std::string> names;
+  require_private(parent_, PathKind::directory);
   std::error_code ec;
   for (fs::directory_iterator it(parent_, ec), end; !ec && it != end; it.increment(ec)) {
     const std::string name = it->path().filename().string();

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/error.hpp"
+#include "os/private_path.hpp"
 
 namespace mdevrun {
 namespace {
@@ -54,11 +55,19 @@ InstanceState from_json(const json& j) {
 }  // namespace
 
 std::optional<InstanceState> load_state(const std::filesystem::path& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
   if (fd < 0) {
     if (errno == ENOENT) return std::nullopt;
+    if (errno == ELOOP) require_private(path, PathKind::regular_file);  // names the symlink
     throw Error(ExitCode::failure,
                 "cannot read state file " + path.string() + ": " + std::strerror(errno));
+  }
+  try {
+    // It says which mdevs get removed: only our own, private file is believed.
+    require_private_fd(fd, path, PathKind::regular_file);
+  } catch (...) {
+    ::close(fd);
+    throw;
   }
   std::string text;
   char buf[4096];

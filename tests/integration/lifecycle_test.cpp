@@ -462,6 +462,50 @@ TEST_F(Lifecycle, StopDuringStartStopsTheVmItNames) {
   expect_nothing_left();
 }
 
+// Regression (defect 8): as root, a runtime tree that another user made, with a 0777 state.json
+// claiming a foreign mdev as created, made `list` remove that mdev. Now every runtime file must
+// be ours and private, or mdevrun refuses with the path, and touches nothing.
+TEST_F(Lifecycle, ARuntimeTreeOfAnotherUserIsRefusedAndNothingIsRemoved) {
+  const std::string foreign = "9b9b9b9b-1111-4222-8333-444455556666";
+  {
+    std::ofstream create(sysfs_->sys() / "class/mdev_bus/mtty/mdev_supported_types/mtty-2/create");
+    create << foreign;
+  }
+  ASSERT_EQ(mdev_count(), 1u);
+  const auto plant = [&](const fs::path& runtime, bool foreign_parent) {
+    fs::create_directories(runtime / "vm");
+    InstanceState planted;
+    planted.name = "vm";
+    planted.mdevs = {{"gpu0", foreign, "mtty", "mtty-2", true}};
+    save_state(runtime / "vm/state.json", planted);
+    for (const fs::path& p : {runtime / "vm/state.json", runtime / "vm", runtime}) {
+      if (p == runtime && !foreign_parent) continue;
+      ASSERT_EQ(::chown(p.c_str(), 65534, 65534), 0);
+      ::chmod(p.c_str(), fs::is_directory(p) ? 0777 : 0666);
+    }
+  };
+  plant(dir_ / "evil", true);
+  ::setenv("MDEVRUN_RUNTIME_DIR", (dir_ / "evil").c_str(), 1);
+  CliRun list = mdevrun({"list"});
+  EXPECT_EQ(list.status, static_cast<int>(ExitCode::permission)) << list.out;
+  EXPECT_NE(list.out.find((dir_ / "evil").string() + " is owned by uid 65534"), std::string::npos)
+      << list.out;
+  EXPECT_EQ(mdev_count(), 1u) << "a foreign mdev was removed";
+
+  // A private runtime directory of ours holding a foreign, world-writable instance folder.
+  fs::create_directories(dir_ / "mine");
+  ::chmod((dir_ / "mine").c_str(), 0700);
+  plant(dir_ / "mine", false);
+  ::setenv("MDEVRUN_RUNTIME_DIR", (dir_ / "mine").c_str(), 1);
+  list = mdevrun({"list"});
+  EXPECT_NE(list.status, 0) << list.out;
+  EXPECT_EQ(mdev_count(), 1u) << "a foreign mdev was removed";
+  ::setenv("MDEVRUN_RUNTIME_DIR", (dir_ / "run").c_str(), 1);
+  fs::remove_all(dir_ / "evil");
+  fs::remove_all(dir_ / "mine");
+  std::ofstream(sysfs_->sys() / "bus/mdev/devices" / foreign / "remove") << "1";
+}
+
 TEST_F(Lifecycle, SupervisorKilledIsCleanedByTheNextInvocation) {
   const fs::path profile = write_profile(false);
   const CliRun start = mdevrun({"start", "--detach", profile.string()});
