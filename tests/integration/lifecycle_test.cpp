@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
+#include <random>
 #include <sstream>
 #include <thread>
 
@@ -504,6 +505,42 @@ TEST_F(Lifecycle, ARuntimeTreeOfAnotherUserIsRefusedAndNothingIsRemoved) {
   fs::remove_all(dir_ / "evil");
   fs::remove_all(dir_ / "mine");
   std::ofstream(sysfs_->sys() / "bus/mdev/devices" / foreign / "remove") << "1";
+}
+
+// The randomized soak: a foreground start (the supervisor itself) SIGKILLed at a random moment
+// of its start, run or cleanup, then `mdevrun list`; at least 200 kills within a time bound.
+TEST_F(CrashPoints, RandomKillSoak) {
+  const fs::path profile = write_profile(false);
+  before_ = available();
+  std::mt19937 random(static_cast<unsigned>(::getpid()));
+  std::uniform_int_distribution<int> delay_us(0, 150000);
+  const auto deadline = std::chrono::steady_clock::now() + 240s;
+  int kills = 0, leaks = 0;
+  while (kills < 200 && std::chrono::steady_clock::now() < deadline) {
+    ChildOptions quiet;
+    quiet.output = ChildOptions::Output::null;
+    Child start = spawn({kMdevrun, "start", profile.string()}, quiet);
+    std::this_thread::sleep_for(std::chrono::microseconds(delay_us(random)));
+    if (start.try_wait()) {  // it failed on its own: a real error, not a kill
+      ADD_FAILURE() << "start exited with " << *start.try_wait() << " before the kill";
+      break;
+    }
+    start.kill_and_reap();
+    ++kills;
+    mdevrun({"list"});
+    for (int i = 0; i < 200 && qemu_left(); ++i) std::this_thread::sleep_for(5ms);
+    const bool leaked = qemu_left() || mdev_count() != 0 || fs::exists(dir_ / "run/lc") ||
+                        available() != before_ ||
+                        (fs::exists(dir_ / "run/locks") && !fs::is_empty(dir_ / "run/locks"));
+    if (leaked) {
+      ++leaks;
+      ADD_FAILURE() << "leak after kill " << kills;
+      expect_nothing_left();
+      break;
+    }
+  }
+  EXPECT_GE(kills, 200) << "the time bound ran out";
+  std::cout << kills << " kills, " << leaks << " leaks\n";
 }
 
 TEST_F(Lifecycle, SupervisorKilledIsCleanedByTheNextInvocation) {
