@@ -507,6 +507,35 @@ TEST_F(Lifecycle, ARuntimeTreeOfAnotherUserIsRefusedAndNothingIsRemoved) {
   std::ofstream(sysfs_->sys() / "bus/mdev/devices" / foreign / "remove") << "1";
 }
 
+// `plug` of an mdev that is gone (removed behind mdevrun's back) creates it again from the CLI
+// process, journaled in the instance's journal; killed at each of its steps, `stop` and `list`
+// must still remove everything. (The stand-in qemu has no vfio, so the final device_add fails:
+// the steps before it are the host changes.)
+TEST_F(CrashPoints, PlugKilledAtEveryStep) {
+  const fs::path profile = write_profile(false);
+  before_ = available();
+  long killed = 0;
+  for (long n = 1; n < 100; ++n) {
+    ASSERT_EQ(mdevrun({"start", "--detach", profile.string()}).status, 0);
+    const auto state = load_state(dir_ / "run/lc/state.json");
+    ASSERT_TRUE(state && state->mdevs.size() == 1u);
+    std::ofstream(sysfs_->sys() / "bus/mdev/devices" / state->mdevs[0].uuid / "remove") << "1";
+    ASSERT_EQ(mdev_count(), 0u);
+    CliRun plug;
+    const bool hit = run_armed(n, {"plug", "lc", "gpu0"}, &plug);
+    if (hit) {
+      EXPECT_NE(plug.status, 0) << "a killed plug reported success";
+    }
+    const CliRun stop = mdevrun({"stop", "--force", "lc"});
+    EXPECT_EQ(stop.status, 0) << "plug step " << n << ": " << stop.out;
+    expect_recovered("plug killed at step " + std::to_string(n));
+    if (!hit || HasFailure()) break;
+    ++killed;
+  }
+  EXPECT_GE(killed, 4);  // intent, create write, outcome, after it
+  std::cout << "plug killed at " << killed << " steps, 0 leaks\n";
+}
+
 // The randomized soak: a foreground start (the supervisor itself) SIGKILLed at a random moment
 // of its start, run or cleanup, then `mdevrun list`; at least 200 kills within a time bound.
 TEST_F(CrashPoints, RandomKillSoak) {
