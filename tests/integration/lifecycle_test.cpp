@@ -536,6 +536,61 @@ TEST_F(CrashPoints, PlugKilledAtEveryStep) {
   std::cout << "plug killed at " << killed << " steps, 0 leaks\n";
 }
 
+// The recovery of a dead instance (its supervisor SIGKILLed) by `stop`, itself killed at each of
+// its steps: the next `list` finishes the job.
+TEST_F(CrashPoints, RecoveryByStopKilledAtEveryStep) {
+  const fs::path profile = write_profile(false);
+  before_ = available();
+  long killed = 0;
+  for (long n = 1; n < 100; ++n) {
+    ASSERT_EQ(mdevrun({"start", "--detach", profile.string()}).status, 0);
+    const auto state = load_state(dir_ / "run/lc/state.json");
+    ASSERT_TRUE(state && state->supervisor_pid);
+    ::kill(*state->supervisor_pid, SIGKILL);
+    for (int i = 0; i < 200 && qemu_left(); ++i) std::this_thread::sleep_for(5ms);
+    CliRun stop;
+    const bool hit = run_armed(n, {"stop", "lc"}, &stop);
+    if (!hit) {
+      EXPECT_EQ(stop.status, 0) << stop.out;
+      EXPECT_NE(stop.out.find("cleaned up instance lc"), std::string::npos) << stop.out;
+    }
+    expect_recovered("recovery killed at step " + std::to_string(n));
+    if (!hit || HasFailure()) break;
+    ++killed;
+  }
+  EXPECT_GE(killed, 4);  // the remove: intent, write, outcome, after it
+  std::cout << "recovery killed at " << killed << " steps, 0 leaks\n";
+}
+
+// `unplug --remove-mdev` killed at each step of its removal (the stand-in qemu keeps the mdev as
+// a pci-testdev so the guest really lets go of it first): `stop` and `list` remove what is left.
+TEST_F(CrashPoints, UnplugRemoveMdevKilledAtEveryStep) {
+  const fs::path profile = write_profile(true);
+  before_ = available();
+  ::setenv("MDEVRUN_TEST_VFIO_AS", "pci-testdev", 1);
+  long killed = 0;
+  for (long n = 1; n < 20; ++n) {
+    fs::remove(dir_ / "serial.log");
+    ASSERT_EQ(mdevrun({"start", "--detach", profile.string()}).status, 0);
+    ASSERT_TRUE(wait_for_serial("MDEVRUN-GUEST-READY", 120s)) << read_file(dir_ / "serial.log");
+    CliRun unplug;
+    const bool hit =
+        run_armed(n, {"unplug", "lc", "gpu0", "--timeout", "60", "--remove-mdev"}, &unplug);
+    if (!hit) {
+      EXPECT_EQ(unplug.status, 0) << unplug.out;
+      EXPECT_NE(unplug.out.find("removed mdev"), std::string::npos) << unplug.out;
+    }
+    const CliRun stop = mdevrun({"stop", "--force", "lc"});
+    EXPECT_EQ(stop.status, 0) << "unplug step " << n << ": " << stop.out;
+    expect_recovered("unplug --remove-mdev killed at step " + std::to_string(n));
+    if (!hit || HasFailure()) break;
+    ++killed;
+  }
+  ::unsetenv("MDEVRUN_TEST_VFIO_AS");
+  EXPECT_GE(killed, 4);  // the remove: intent, write, outcome, after it
+  std::cout << "unplug --remove-mdev killed at " << killed << " steps, 0 leaks\n";
+}
+
 // The randomized soak: a foreground start (the supervisor itself) SIGKILLed at a random moment
 // of its start, run or cleanup, then `mdevrun list`; at least 200 kills within a time bound.
 TEST_F(CrashPoints, RandomKillSoak) {
