@@ -112,9 +112,36 @@ std::optional<std::string> clean_stale_instance(const Host& host, const std::str
   return clean_stale_instance_locked(host, name);
 }
 
+namespace {
+
+// An instance lock file whose instance folder is gone and that no one holds: a supervisor was
+// killed after taking it and before making its folder, or after removing the folder and before
+// dropping it. Nothing else records it, so the walk over the runtime directory removes it.
+void remove_orphan_instance_locks(const RuntimeDir& runtime) {
+  std::error_code ec;
+  for (fs::directory_iterator it(runtime.locks_dir(), ec), end; !ec && it != end;
+       it.increment(ec)) {
+    const std::string file = it->path().filename().string();
+    constexpr std::string_view prefix = "instance-", suffix = ".lock";
+    if (!file.starts_with(prefix) || !file.ends_with(suffix)) continue;
+    const std::string name =
+        file.substr(prefix.size(), file.size() - prefix.size() - suffix.size());
+    if (fs::exists(runtime.instance_dir(name), ec)) continue;
+    try {
+      // Held (a start between its lock and its folder): left alone. Not held: taking and
+      // dropping it unlinks it (a start racing this retries its lock briefly, see Supervisor).
+      FileLock::try_lock(it->path());
+    } catch (const Error&) {
+    }
+  }
+}
+
+}  // namespace
+
 InstanceListing list_instances(const Host& host) {
   const RuntimeDir runtime = RuntimeDir::of(host);
   InstanceListing listing;
+  remove_orphan_instance_locks(runtime);
   // One instance's damage (a failed removal, an unreadable state) never hides the others.
   for (const auto& name : runtime.list_instances()) {
     try {

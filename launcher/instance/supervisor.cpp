@@ -6,6 +6,7 @@
 #include <csignal>
 #include <ctime>
 #include <iostream>
+#include <thread>
 
 #include <boost/asio/signal_set.hpp>
 
@@ -85,6 +86,12 @@ void Supervisor::start_steps() {
   runtime_.ensure_locks_dir();
   std::optional<pid_t> holder;
   instance_lock_ = FileLock::try_lock(runtime_.instance_lock(name), &holder);
+  // `list` removes orphaned lock files by taking and dropping them: a few retries over 50 ms
+  // tell that moment from an instance that really runs.
+  for (int i = 0; i < 10 && !instance_lock_; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    instance_lock_ = FileLock::try_lock(runtime_.instance_lock(name), &holder);
+  }
   if (!instance_lock_) {
     throw Error(ExitCode::busy,
                 "instance " + name + " is already running" +
@@ -93,6 +100,7 @@ void Supervisor::start_steps() {
                     "`, or give this profile another name");
   }
   cleaned_ = false;
+  crash_point("instance lock taken");
   if (auto note = clean_stale_instance_locked(opts_.host, name))
     std::cerr << "mdevrun: " << *note << "\n";
 
@@ -336,6 +344,7 @@ void Supervisor::cleanup() noexcept {
     } else {
       crash_point("cleanup: undone, folder kept");
       runtime_.remove_instance_dir(profile_.name);
+      crash_point("cleanup: folder removed, instance lock held");
     }
   } catch (const std::exception& e) {
     cleanup_errors_.push_back(e.what());
