@@ -1,8 +1,6 @@
 #include "instance/instance_registry.hpp"
 
 #include <csignal>
-#include <fstream>
-#include <iterator>
 #include <thread>
 
 #include "base/error.hpp"
@@ -10,15 +8,17 @@
 #include "instance/instance_undo.hpp"
 #include "os/file_lock.hpp"
 #include "os/private_path.hpp"
+#include "os/sysfs_write.hpp"
 #include "profile/profile_loader.hpp"
 
 namespace mdevrun {
 namespace fs = std::filesystem;
 namespace {
 
+// A process that exits while we read its cmdline fails the read with ESRCH: that is "gone", so
+// an unreadable cmdline reads as empty (std::istreambuf_iterator would throw instead).
 std::string read_cmdline(const Host& host, pid_t pid) {
-  std::ifstream in(host.proc / std::to_string(pid) / "cmdline", std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), {}};
+  return read_sysfs(host.proc / std::to_string(pid) / "cmdline").value_or("");
 }
 
 // A pid can be reused: only a process whose argv names this instance's monitor is its qemu.
