@@ -42,6 +42,33 @@ struct MdevSpec {
   bool vm_uuid = false;  ///< pass the mdev UUID as -uuid (NVIDIA vGPU needs it)
 };
 
+// A PCI function given to the guest whole: a virtual function (SR-IOV), an NVIDIA vGPU (a VF with a
+// vGPU type set, vGPU 17+) or a whole device taken from its host driver. mdevs stay MdevSpec.
+enum class SliceMechanism { vf, nvidia_vgpu, pci };
+
+/// How a slice finds its physical function; every field that is set must match. None set (only
+/// for nvidia-vgpu): every PF with NVIDIA's vGPU interface, in address order.
+struct PfSelector {
+  std::optional<std::string> address;        ///< normalized PCI address
+  std::optional<std::string> vendor_device;  ///< "8086:56c0" (lower case)
+  std::optional<std::string> driver;         ///< the PF's bound driver, e.g. "xe"
+  bool any() const { return address || vendor_device || driver; }
+};
+
+struct SliceSpec {
+  std::string id;  ///< qemu device id, unique in the profile
+  SliceMechanism mechanism = SliceMechanism::vf;
+  PfSelector pf;                    ///< vf, nvidia-vgpu
+  std::optional<int> numvfs;        ///< VFs the PF must have enabled; none: vf 1, nvidia-vgpu all
+  std::optional<int> vf;            ///< vf/nvidia-vgpu: this virtfn index; none: the first free one
+  std::optional<int> vgpu_type_id;  ///< nvidia-vgpu: by id ...
+  std::optional<std::string> vgpu_type_name;  ///< ... or by name ("NVIDIA L40S-2Q")
+  std::string address;                        ///< pci: the device, normalized
+  OnOffAuto display = OnOffAuto::off;         ///< nvidia-vgpu only
+  bool ramfb = false;                         ///< nvidia-vgpu only (vfio-pci-nohotplug)
+  std::optional<bool> rombar;
+};
+
 struct DisplaySpec {
   DisplayBackend backend = DisplayBackend::gtk;
   bool gl = false;
@@ -101,6 +128,7 @@ struct Profile {
   std::string name;
   MachineSpec machine;
   std::vector<MdevSpec> mdevs;
+  std::vector<SliceSpec> slices;  ///< argv order: after every mdev
   DisplaySpec display;
   std::vector<DiskSpec> disks;
   std::vector<NetworkSpec> network;

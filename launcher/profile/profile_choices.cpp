@@ -45,6 +45,12 @@ constexpr Choice<SerialMode> kSerialModes[] = {
     {SerialMode::file, "file"},
 };
 
+constexpr Choice<SliceMechanism> kSliceMechanisms[] = {
+    {SliceMechanism::vf, "vf"},
+    {SliceMechanism::nvidia_vgpu, "nvidia-vgpu"},
+    {SliceMechanism::pci, "pci"},
+};
+
 template <typename E>
 std::string spelling_of(E value, const char* what) {
   for (const auto& c : choices<E>())
@@ -81,6 +87,11 @@ std::span<const Choice<SerialMode>> choices<SerialMode>() {
   return kSerialModes;
 }
 
+template <>
+std::span<const Choice<SliceMechanism>> choices<SliceMechanism>() {
+  return kSliceMechanisms;
+}
+
 std::string to_string(MachineType value) {
   return spelling_of(value, "machine.type");
 }
@@ -98,6 +109,9 @@ std::string to_string(FirmwareType value) {
 }
 std::string to_string(SerialMode value) {
   return spelling_of(value, "serial.mode");
+}
+std::string to_string(SliceMechanism value) {
+  return spelling_of(value, "slices[].mechanism");
 }
 
 }  // namespace mdevrun

@@ -1,10 +1,10 @@
 #pragma once
 // How a profile spells its fixed-choice options (machine.type, display.backend, disks[].interface,
-// network[].mode, firmware.type, serial.mode). One table per enum in profile_choices.cpp is the
-// only place the JSON spellings are written: the loader parses with it, its error messages list it
-// in table order, and to_string gives the same words back (for messages and `status` output).
-// Pure and thread-safe. A value missing from its table is a bug: to_string throws
-// std::logic_error for it, and the unit tests round-trip every value.
+// network[].mode, firmware.type, serial.mode, slices[].mechanism). One table per enum in
+// profile_choices.cpp is the only place the JSON spellings are written: the loader parses with it,
+// its error messages list it in table order, and to_string gives the same words back (for messages
+// and `status` output). Pure and thread-safe. A value missing from its table is a bug: to_string
+// throws std::logic_error for it, and the unit tests round-trip every value.
 
 #include <optional>
 #include <span>
@@ -23,7 +23,7 @@ struct Choice {
   std::string_view spelling;
 };
 
-/// Every value of E with its spelling, in the order the documentation lists them. Only the six
+/// Every value of E with its spelling, in the order the documentation lists them. Only the seven
 /// enums named at the top have a table (another E does not link).
 template <typename E>
 std::span<const Choice<E>> choices();
@@ -40,6 +40,8 @@ template <>
 std::span<const Choice<FirmwareType>> choices<FirmwareType>();
 template <>
 std::span<const Choice<SerialMode>> choices<SerialMode>();
+template <>
+std::span<const Choice<SliceMechanism>> choices<SliceMechanism>();
 
 /// The profile's spelling of `value`: "q35", "spice-app", "egl-headless", ...
 std::string to_string(MachineType value);
@@ -48,6 +50,7 @@ std::string to_string(DiskInterface value);
 std::string to_string(NetworkMode value);
 std::string to_string(FirmwareType value);
 std::string to_string(SerialMode value);
+std::string to_string(SliceMechanism value);  ///< "vf", "nvidia-vgpu", "pci"
 
 /// The value spelled exactly `spelling` (case-sensitive, as profiles are); none otherwise.
 template <typename E>

@@ -7,6 +7,7 @@
 
 #include "base/did_you_mean.hpp"
 #include "base/error.hpp"
+#include "base/pci_address.hpp"
 #include "base/text.hpp"
 #include "base/uuid.hpp"
 #include "profile/json_source.hpp"
@@ -19,11 +20,20 @@ using nlohmann::json;
 namespace {
 
 const std::vector<std::string> kTopKeys = {
-    "$schema", "name",    "description", "extends", "machine", "mdevs",   "display",
+    "$schema", "name",    "description", "extends", "machine", "mdevs",   "slices", "display",
     "disks",   "network", "firmware",    "kernel",  "serial",  "devices", "qemu"};
 const std::vector<std::string> kMachineKeys = {"type", "accel", "cpu", "cpus", "memory"};
 const std::vector<std::string> kMdevKeys = {
     "id", "parent", "type", "uuid", "display", "rombar", "ramfb", "x-igd-opregion", "vm-uuid"};
+const std::vector<std::string> kSliceMechanisms = {"mdev", "vf", "nvidia-vgpu", "pci"};
+const std::vector<std::string> kVfKeys = {"id",        "mechanism", "pf", "pf-vendor-device",
+                                          "pf-driver", "numvfs",    "vf", "display",
+                                          "ramfb",     "rombar"};
+const std::vector<std::string> kNvidiaKeys = {"id",        "mechanism", "pf",    "pf-vendor-device",
+                                              "pf-driver", "numvfs",    "vf",    "vgpu-type",
+                                              "display",   "ramfb",     "rombar"};
+const std::vector<std::string> kPciKeys = {"id",      "mechanism", "address",
+                                           "display", "ramfb",     "rombar"};
 const std::vector<std::string> kDisplayKeys = {"backend", "gl", "rendernode", "listen"};
 const std::vector<std::string> kDiskKeys = {"file", "format", "interface", "read-only", "snapshot"};
 const std::vector<std::string> kNetworkKeys = {"mode",    "model",  "mac",
@@ -80,26 +90,6 @@ bool is_sysfs_name(const std::string& s) {
           c == '-'))
       return false;
   return true;
-}
-
-bool is_hex_digits(const std::string& s, std::size_t pos, std::size_t n) {
-  if (pos + n > s.size()) return false;
-  for (std::size_t i = pos; i < pos + n; ++i)
-    if (!std::isxdigit(static_cast<unsigned char>(s[i]))) return false;
-  return true;
-}
-
-// "0000:00:02.0" (domain:bus:device.function); "00:02.0" gets domain 0000 as lspci prints it.
-std::optional<std::string> normalize_pci_address(std::string s) {
-  if (s.size() == 7) s = "0000:" + s;
-  if (s.size() != 12 || s[4] != ':' || s[7] != ':' || s[10] != '.') return std::nullopt;
-  if (!is_hex_digits(s, 0, 4) || !is_hex_digits(s, 5, 2) || !is_hex_digits(s, 8, 2) ||
-      !(s[11] >= '0' && s[11] <= '7'))
-    return std::nullopt;
-  const int device = std::stoi(s.substr(8, 2), nullptr, 16);
-  if (device > 0x1f) return std::nullopt;
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
 }
 
 bool is_name(const std::string& s) {
@@ -261,6 +251,7 @@ class ProfileBuilder {
     c_.string(root, "", "description");
     if (const json* m = c_.member(root, "", "machine", false)) machine(*m, "/machine");
     for (const auto& [v, ptr] : c_.array(root, "", "mdevs")) mdev(*v, ptr);
+    for (const auto& [v, ptr] : c_.array(root, "", "slices")) slice(*v, ptr);
     if (const json* d = c_.member(root, "", "display", false)) display(*d, "/display");
     for (const auto& [v, ptr] : c_.array(root, "", "disks")) disk(*v, ptr);
     for (const auto& [v, ptr] : c_.array(root, "", "network")) network(*v, ptr);
@@ -327,9 +318,11 @@ class ProfileBuilder {
     // The defaults of cpu follow accel: "host" needs KVM.
   }
 
-  void mdev(const json& v, const std::string& ptr) {
+  void mdev(const json& v, const std::string& ptr, bool in_slices = false) {
     MdevSpec m;
-    if (!c_.object(v, ptr, kMdevKeys)) return;
+    std::vector<std::string> keys = kMdevKeys;
+    if (in_slices) keys.push_back("mechanism");
+    if (!c_.object(v, ptr, keys)) return;
     id(v, ptr, m.id);
     if (auto parent = c_.string(v, ptr, "parent")) {
       if (!is_sysfs_name(*parent)) {
@@ -398,6 +391,132 @@ class ProfileBuilder {
     }
     if (m.vm_uuid) vm_uuid_ptrs_.push_back(ptr + "/vm-uuid");
     p_.mdevs.push_back(std::move(m));
+  }
+
+  // slices[]: one element per device slice, named by its mechanism. "mdev" elements are mdevs
+  // written here instead of in "mdevs" (same keys, same argv); the others are PCI functions.
+  void slice(const json& v, const std::string& ptr) {
+    if (!v.is_object()) {
+      c_.object(v, ptr, kVfKeys);  // the usual "expected an object" message
+      return;
+    }
+    auto mech = c_.one_of(v, ptr, "mechanism", kSliceMechanisms, true);
+    if (!mech) return;
+    if (*mech == "mdev") return mdev(v, ptr, true);
+    SliceSpec s;
+    s.mechanism = *parse_choice<SliceMechanism>(*mech);
+    using enum SliceMechanism;
+    const auto& keys = s.mechanism == vf            ? kVfKeys
+                       : s.mechanism == nvidia_vgpu ? kNvidiaKeys
+                                                    : kPciKeys;
+    if (!c_.object(v, ptr, keys)) return;
+    id(v, ptr, s.id);
+    if (s.mechanism == pci) {
+      if (auto a = c_.string(v, ptr, "address", true)) {
+        if (auto norm = normalize_pci_address(*a)) {
+          s.address = *norm;
+          if (!addresses_.emplace(*norm, ptr).second)
+            c_.error(ptr + "/address", "device " + *norm + " is also used by " + addresses_[*norm] +
+                                           "; a device can go to a VM once");
+        } else {
+          c_.error(ptr + "/address", shown(json(*a)) +
+                                         " is not a PCI address; expected "
+                                         "domain:bus:device.function like \"0000:01:00.0\" "
+                                         "(`lspci -D` lists them)");
+        }
+      }
+    } else {
+      pf_selector(v, ptr, s);
+    }
+    if (s.mechanism == nvidia_vgpu) {
+      if (const json* t = c_.member(v, ptr, "vgpu-type", true)) {
+        if (t->is_number_integer() && t->get<std::int64_t>() > 0 &&
+            t->get<std::int64_t>() < (std::int64_t{1} << 31)) {
+          s.vgpu_type_id = static_cast<int>(t->get<std::int64_t>());
+        } else if (t->is_string() && !t->get<std::string>().empty() &&
+                   t->get<std::string>().find('\n') == std::string::npos) {
+          s.vgpu_type_name = t->get<std::string>();
+        } else {
+          c_.error(ptr + "/vgpu-type",
+                   "expected a vGPU type id (a positive number) or its name as "
+                   "creatable_vgpu_types prints it, e.g. \"NVIDIA L40S-2Q\"; got " +
+                       shown(*t) + "; `mdevrun types` lists them");
+        }
+      }
+    }
+    // Display and ramfb need a device that has a vfio display region: mdevs and NVIDIA vGPU.
+    if (const json* d = c_.member(v, ptr, "display", false)) {
+      if (d->is_boolean()) {
+        s.display = d->get<bool>() ? OnOffAuto::on : OnOffAuto::off;
+      } else if (*d == "on") {
+        s.display = OnOffAuto::on;
+      } else if (*d == "off") {
+        s.display = OnOffAuto::off;
+      } else if (*d == "auto") {
+        s.display = OnOffAuto::automatic;
+      } else {
+        c_.error(ptr + "/display",
+                 "expected true, false, \"on\", \"off\" or \"auto\", got " + shown(*d));
+      }
+    }
+    s.ramfb = c_.boolean(v, ptr, "ramfb").value_or(false);
+    s.rombar = c_.boolean(v, ptr, "rombar");
+    if (s.mechanism == vf && s.display != OnOffAuto::off)
+      c_.error(ptr + "/display",
+               "a generic SR-IOV VF (Intel xe/i915, AMD, NICs, NVMe) has no display of its own; "
+               "drop \"display\" and give the VM a virtio-gpu, SPICE or VNC display next to it "
+               "(NVIDIA vGPU VFs do have one: \"mechanism\": \"nvidia-vgpu\")");
+    if (s.mechanism == pci && s.display != OnOffAuto::off)
+      c_.error(ptr + "/display",
+               "a whole device passed through has no vfio display; its own outputs (or a "
+               "display next to it) show the guest; drop \"display\"");
+    if (s.ramfb && s.mechanism != nvidia_vgpu)
+      c_.error(ptr + "/ramfb",
+               "ramfb needs a device with a vfio display (an mdev or an NVIDIA "
+               "vGPU); drop \"ramfb\"");
+    else if (s.ramfb && s.display != OnOffAuto::on)
+      c_.error(ptr + "/ramfb",
+               "ramfb needs \"display\": \"on\" on this slice; note that ramfb uses "
+               "vfio-pci-nohotplug, so such a device cannot be unplugged");
+    p_.slices.push_back(std::move(s));
+  }
+
+  void pf_selector(const json& v, const std::string& ptr, SliceSpec& s) {
+    if (auto a = c_.string(v, ptr, "pf")) {
+      if (auto norm = normalize_pci_address(*a))
+        s.pf.address = *norm;
+      else
+        c_.error(ptr + "/pf", shown(json(*a)) +
+                                  " is not a PCI address; expected domain:bus:device.function "
+                                  "like \"0000:00:02.0\" (`mdevrun types` lists SR-IOV PFs)");
+    }
+    if (auto id = c_.string(v, ptr, "pf-vendor-device")) {
+      if (auto pid = parse_pci_id(*id))
+        s.pf.vendor_device = to_string(*pid);
+      else
+        c_.error(ptr + "/pf-vendor-device",
+                 shown(json(*id)) +
+                     " is not vendor:device; expected 4+4 hex digits like "
+                     "\"8086:a7a0\" (`lspci -nn` shows them in brackets)");
+    }
+    if (auto d = c_.string(v, ptr, "pf-driver")) {
+      if (is_sysfs_name(*d) && d->find(':') == std::string::npos)
+        s.pf.driver = *d;
+      else
+        c_.error(ptr + "/pf-driver",
+                 shown(json(*d)) + " is not a driver name (as under /sys/bus/pci/drivers)");
+    }
+    if (s.mechanism == SliceMechanism::vf && !s.pf.any())
+      c_.error(ptr,
+               "a vf slice needs its physical function: \"pf\" (an address), "
+               "\"pf-vendor-device\" or \"pf-driver\"; `mdevrun types` lists SR-IOV PFs");
+    if (auto n = c_.integer(v, ptr, "numvfs", 1, 65535)) s.numvfs = static_cast<int>(*n);
+    if (auto k = c_.integer(v, ptr, "vf", 0, 65534)) {
+      s.vf = static_cast<int>(*k);
+      if (s.numvfs && *s.vf >= *s.numvfs)
+        c_.error(ptr + "/vf", "VF " + std::to_string(*s.vf) + " does not exist with \"numvfs\": " +
+                                  std::to_string(*s.numvfs) + " (VFs count from 0)");
+    }
   }
 
   void display(const json& d, const std::string& ptr) {
@@ -646,8 +765,9 @@ class ProfileBuilder {
   const ProfileDocument& doc_;
   Checker c_;
   Profile p_;
-  std::map<std::string, std::string> ids_;    // id -> pointer of its first use
-  std::map<std::string, std::string> uuids_;  // uuid -> pointer of its first use
+  std::map<std::string, std::string> ids_;        // id -> pointer of its first use
+  std::map<std::string, std::string> uuids_;      // uuid -> pointer of its first use
+  std::map<std::string, std::string> addresses_;  // pci address -> pointer of its first use
   std::vector<std::string> vm_uuid_ptrs_;
   struct Reference {
     std::string pointer, property, value;
