@@ -1,4 +1,4 @@
-// `mdevrun status NAME|PROFILE [--json]`: run state, pid, uptime, mdevs, devices, sockets.
+// `mdevrun status NAME|PROFILE [--json]`: run state, pid, uptime, mdevs, slices, devices, sockets.
 #include <algorithm>
 #include <ctime>
 #include <iostream>
@@ -9,6 +9,7 @@
 #include "base/error.hpp"
 #include "cli/command.hpp"
 #include "devices/mdev_discovery.hpp"
+#include "devices/pci_sysfs.hpp"
 #include "instance/instance_monitor.hpp"
 #include "instance/qmp_exit_code.hpp"
 #include "profile/profile_choices.hpp"
@@ -56,6 +57,24 @@ int run_status(const Host& host, const StatusOptions& o) {
                               {"present", find_device(m.host, md.uuid).has_value()},
                               {"attached", is_attached(md.id)}});
     }
+    out["slices"] = nlohmann::json::array();
+    const PciSysfs pci(m.host);
+    for (const auto& sl : m.state.slices) {
+      nlohmann::json e = {{"id", sl.id},
+                          {"mechanism", to_string(sl.mechanism)},
+                          {"address", sl.address},
+                          {"present", pci.exists(sl.address)},
+                          {"attached", is_attached(sl.id)}};
+      // What the kernel says now, not what start saw: someone may have rebound it.
+      const auto driver = e["present"] ? pci.driver_of(sl.address) : std::nullopt;
+      e["driver"] = driver ? nlohmann::json(*driver) : nlohmann::json(nullptr);
+      e["iommu_group"] = sl.iommu_group ? nlohmann::json(*sl.iommu_group) : nlohmann::json(nullptr);
+      if (sl.pf) e["pf"] = *sl.pf;
+      if (sl.vf_index) e["vf"] = *sl.vf_index;
+      if (sl.vgpu_type) e["vgpu_type"] = *sl.vgpu_type;
+      if (sl.vgpu_name) e["vgpu_name"] = *sl.vgpu_name;
+      out["slices"].push_back(std::move(e));
+    }
     out["devices"] = nlohmann::json::array();
     try {
       const Profile p = load_profile(m.state.profile);
@@ -96,6 +115,21 @@ int run_status(const Host& host, const StatusOptions& o) {
               << "  sysfs: " << (md["present"] ? "present" : "missing")
               << "  attached: " << (md["attached"] ? "yes" : "no")
               << (md["created_by_mdevrun"] ? "  (created by mdevrun)" : "") << "\n";
+  for (const auto& sl : out["slices"]) {
+    std::cout << "  slice " << sl["id"].get<std::string>() << ": "
+              << sl["mechanism"].get<std::string>() << " " << sl["address"].get<std::string>();
+    if (sl.contains("pf"))
+      std::cout << " (VF " << sl.value("vf", 0) << " of " << sl["pf"].get<std::string>() << ")";
+    if (sl.contains("vgpu_type"))
+      std::cout << "  vGPU " << sl["vgpu_type"].get<int>() << " "
+                << sl.value("vgpu_name", std::string());
+    std::cout << "  driver "
+              << (sl["driver"].is_string() ? sl["driver"].get<std::string>() : "none") << "  group "
+              << (sl["iommu_group"].is_number() ? std::to_string(sl["iommu_group"].get<int>())
+                                                : std::string("none"))
+              << "  sysfs: " << (sl["present"] ? "present" : "missing")
+              << "  attached: " << (sl["attached"] ? "yes" : "no") << "\n";
+  }
   for (const auto& d : out["devices"])
     std::cout << "  device " << d["id"].get<std::string>() << "  " << d["driver"].get<std::string>()
               << "  attached: " << (d["attached"] ? "yes" : "no") << "\n";

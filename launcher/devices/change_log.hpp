@@ -11,6 +11,7 @@
 #include <cstdint>
 
 #include "devices/mdev_record.hpp"
+#include "devices/pci_change.hpp"
 
 namespace mdevrun {
 
@@ -19,9 +20,14 @@ struct DeviceChange {
     lock_mdev,    ///< taking locks/<uuid>.lock: the file may stay behind after a crash
     create_mdev,  ///< writing the UUID to the type's `create`
     remove_mdev,  ///< writing 1 to the device's `remove`
+    lock_pci,     ///< taking locks/pci-<address>.lock (pci.address)
+    pci_change,   ///< one write of a PCI backend (pci)
+    pci_undo,     ///< putting back the pci_change whose intent id is `undoes`
   };
   Kind kind;
-  MdevRecord mdev;  ///< id, uuid, parent, type of the device concerned
+  MdevRecord mdev = {};  ///< mdev kinds: id, uuid, parent, type of the device concerned
+  PciChange pci = {};    ///< lock_pci, pci_change, pci_undo (the change being put back)
+  std::uint64_t undoes = 0;
 };
 
 class ChangeLog {

@@ -19,9 +19,16 @@ using std::chrono::milliseconds;
 // The profile's device to act on: `device`, or the first mdev.
 std::string pick_device(const Profile& p, const std::string& device, const std::string& name) {
   if (!device.empty()) return device;
-  if (p.mdevs.empty())
-    throw Error(ExitCode::usage, "profile of " + name + " has no mdev; name the device to act on");
-  return p.mdevs.front().id;
+  if (!p.mdevs.empty()) return p.mdevs.front().id;
+  if (!p.slices.empty()) return p.slices.front().id;
+  throw Error(ExitCode::usage,
+              "profile of " + name + " has no mdev or slice; name the device to act on");
+}
+
+const SliceSpec* find_slice(const Profile& p, const std::string& id) {
+  for (const auto& s : p.slices)
+    if (s.id == id) return &s;
+  return nullptr;
 }
 
 const MdevSpec* find_mdev(const Profile& p, const std::string& id) {
@@ -42,6 +49,11 @@ UnplugReport unplug_device(InstanceMonitor& m, const std::string& device, millis
   UnplugReport report{pick_device(profile, device, name), {}};
   const std::string& id = report.id;
   if (const MdevSpec* spec = find_mdev(profile, id); spec && spec->ramfb)
+    throw Error(ExitCode::usage, id +
+                                     " uses ramfb, which needs vfio-pci-nohotplug: it cannot be "
+                                     "unplugged; stop the VM instead (`mdevrun stop " +
+                                     name + "`)");
+  if (const SliceSpec* spec = find_slice(profile, id); spec && spec->ramfb)
     throw Error(ExitCode::usage, id +
                                      " uses ramfb, which needs vfio-pci-nohotplug: it cannot be "
                                      "unplugged; stop the VM instead (`mdevrun stop " +
@@ -104,12 +116,20 @@ PlugReport plug_device(InstanceMonitor& m, const std::string& device) {
     const EnsureResult ensured = ensure_mdevs(m.host, name, profile.mdevs, EnsureMode::create, eo);
     const auto idx = static_cast<std::size_t>(spec - profile.mdevs.data());
     props = mdev_device_properties(profile, *spec, ensured.mdevs.at(idx));
+  } else if (const SliceSpec* slice = find_slice(profile, id)) {
+    // The supervisor keeps the slice prepared (and locked) while it is unplugged.
+    const auto r = std::find_if(m.state.slices.begin(), m.state.slices.end(),
+                                [&](const ResolvedSlice& x) { return x.id == id; });
+    if (r == m.state.slices.end())
+      throw Error(ExitCode::not_found, "instance " + name + " has no prepared slice \"" + id +
+                                           "\" (its state file does not list it)");
+    props = slice_device_properties(profile, *slice, *r);
   } else {
     const auto dev = std::find_if(profile.devices.begin(), profile.devices.end(),
                                   [&](const DeviceSpec& d) { return d.id == id; });
     if (dev == profile.devices.end())
       throw Error(ExitCode::not_found,
-                  "the profile of " + name + " has no mdev or device \"" + id + "\"");
+                  "the profile of " + name + " has no mdev, slice or device \"" + id + "\"");
     props = extra_device_properties(profile, *dev);
   }
   translating_qmp_errors([&] {

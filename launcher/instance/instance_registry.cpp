@@ -94,7 +94,9 @@ std::optional<std::string> clean_stale_instance_locked(const Host& host, const s
     kill_and_wait(host, *qemu, runtime.qmp_socket(name));
   const UndoOutcome undo =
       undo_instance_changes(host, runtime, name, state ? state->mdevs : std::vector<MdevRecord>{});
+  for (const auto& line : undo.restored) what += "; " + line;
   for (const auto& uuid : undo.removed) what += "; removed mdev " + uuid;
+  for (const auto& line : undo.notes) what += "; " + line;
   if (undo.failure)
     throw Error(undo.failure->code(), "instance " + name + ": " + undo.failure->what() + "; " +
                                           runtime.instance_dir(name).string() +

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <memory>
 
+#include "devices/pci_undo.hpp"
 #include "instance/intent_journal.hpp"
 #include "os/file_lock.hpp"
 
@@ -31,6 +32,17 @@ UndoOutcome undo_instance_changes(const Host& host, const RuntimeDir& runtime,
   options.log = journal.get();
   UndoOutcome outcome;
   std::string others;
+  // PCI slices were prepared after the mdevs: put back first (newest first overall).
+  if (view && !view->pci_changes.empty()) {
+    PciUndoOptions po;
+    po.lock_dir = runtime.locks_dir();
+    po.own.insert(view->pci_locked.begin(), view->pci_locked.end());
+    po.log = journal.get();
+    PciUndoOutcome pci = undo_pci_changes(host, view->pci_changes, po);
+    outcome.restored = std::move(pci.done);
+    outcome.notes = std::move(pci.notes);
+    if (pci.failure) outcome.failure = std::move(pci.failure);
+  }
   for (auto it = owned.rbegin(); it != owned.rend(); ++it) {
     try {
       if (remove_mdev(host, it->uuid, options)) outcome.removed.push_back(it->uuid);
@@ -55,6 +67,17 @@ UndoOutcome undo_instance_changes(const Host& host, const RuntimeDir& runtime,
         FileLock::try_lock(runtime.mdev_lock(uuid));
       } catch (const Error&) {
         // Unreadable or foreign: left for whoever owns it.
+      }
+    }
+  }
+  if (view && !outcome.failure) {
+    for (const auto& address : view->pci_locked) {
+      std::error_code ec;
+      const auto path = pci_lock_path(runtime.locks_dir(), address);
+      if (!std::filesystem::exists(path, ec)) continue;
+      try {
+        FileLock::try_lock(path);
+      } catch (const Error&) {
       }
     }
   }

@@ -20,11 +20,14 @@
 namespace mdevrun {
 
 struct UndoOutcome {
-  std::vector<std::string> removed;  ///< UUIDs of the mdevs removed now, in order
-  std::optional<Error> failure;      ///< the first removal that failed, the others appended
+  std::vector<std::string> removed;   ///< UUIDs of the mdevs removed now, in order
+  std::vector<std::string> restored;  ///< PCI changes put back now, one line each
+  std::vector<std::string> notes;     ///< PCI state left as found (changed by someone else)
+  std::optional<Error> failure;       ///< the first removal that failed, the others appended
 };
 
-/// Removes every mdev the journal of `name` says the instance owns (newest first; each removal is
+/// Puts back every PCI change the journal records (devices/pci_undo.hpp), then removes every mdev
+/// the journal of `name` says the instance owns (newest first; each removal is
 /// journaled, so a failed one stays owned) and unlinks the lock files it took that no one holds.
 /// `state_records` are used only when there is no journal. `options.log` is ignored: the
 /// instance's own journal records the removals.

@@ -28,6 +28,12 @@ const char* kind_name(DeviceChange::Kind kind) {
       return "create_mdev";
     case DeviceChange::Kind::remove_mdev:
       return "remove_mdev";
+    case DeviceChange::Kind::lock_pci:
+      return "lock_pci";
+    case DeviceChange::Kind::pci_change:
+      return "pci_change";
+    case DeviceChange::Kind::pci_undo:
+      return "pci_undo";
   }
   return "unknown";
 }
@@ -59,10 +65,20 @@ std::uint64_t IntentJournal::intend(const DeviceChange& change) {
   const std::uint64_t id = ++next_;
   const MdevRecord& m = change.mdev;
   crash_point("before the intent is recorded");
-  append(json{{"id", id},
-              {"intent", kind_name(change.kind)},
-              {"mdev", {{"id", m.id}, {"uuid", m.uuid}, {"parent", m.parent}, {"type", m.type}}}}
-             .dump());
+  json line{{"id", id}, {"intent", kind_name(change.kind)}};
+  using K = DeviceChange::Kind;
+  if (change.kind == K::lock_pci || change.kind == K::pci_change || change.kind == K::pci_undo) {
+    const PciChange& c = change.pci;
+    line["pci"] = {{"kind", to_string(c.kind)},
+                   {"slice", c.slice},
+                   {"address", c.address},
+                   {"before", c.before},
+                   {"after", c.after}};
+    if (change.kind == K::pci_undo) line["undoes"] = change.undoes;
+  } else {
+    line["mdev"] = {{"id", m.id}, {"uuid", m.uuid}, {"parent", m.parent}, {"type", m.type}};
+  }
+  append(line.dump());
   crash_point(kind_name(change.kind));  // recorded, not yet made
   return id;
 }
@@ -95,6 +111,8 @@ std::optional<JournalView> read_journal(const std::filesystem::path& path) {
     std::string kind;
     MdevRecord mdev;
     std::optional<int> error;
+    PciChange pci{};
+    std::uint64_t undoes = 0;
   };
   std::vector<std::uint64_t> order;
   std::map<std::uint64_t, Intent> intents;
@@ -118,6 +136,21 @@ std::optional<JournalView> read_journal(const std::filesystem::path& path) {
       if (intent.mdev.uuid.empty()) continue;
       intents[id] = std::move(intent);
       order.push_back(id);
+    } else if (j.contains("intent") && j["intent"].is_string() && j.contains("pci") &&
+               j["pci"].is_object()) {
+      const json& p = j["pci"];
+      Intent intent{j["intent"].get<std::string>(), {}, std::nullopt};
+      intent.pci.address = p.value("address", "");
+      intent.pci.slice = p.value("slice", "");
+      intent.pci.before = p.value("before", "");
+      intent.pci.after = p.value("after", "");
+      const std::string kind = p.value("kind", "");
+      if (!parse_pci_change_kind(kind, intent.pci.kind) && intent.kind != "lock_pci") continue;
+      if (j.contains("undoes") && j["undoes"].is_number_unsigned())
+        intent.undoes = j["undoes"].get<std::uint64_t>();
+      if (intent.pci.address.empty()) continue;
+      intents[id] = std::move(intent);
+      order.push_back(id);
     } else if (j.contains("error") && j["error"].is_number_integer()) {
       if (auto it = intents.find(id); it != intents.end()) it->second.error = j["error"].get<int>();
     }
@@ -134,6 +167,17 @@ std::optional<JournalView> read_journal(const std::filesystem::path& path) {
       if (i.error.value_or(0) == 0 && owned_it == view.owned.end()) view.owned.push_back(i.mdev);
     } else if (i.kind == "remove_mdev") {
       if (i.error && *i.error == 0 && owned_it != view.owned.end()) view.owned.erase(owned_it);
+    } else if (i.kind == "lock_pci") {
+      if (std::find(view.pci_locked.begin(), view.pci_locked.end(), i.pci.address) ==
+          view.pci_locked.end())
+        view.pci_locked.push_back(i.pci.address);
+    } else if (i.kind == "pci_change") {
+      // Like a create: a write whose outcome was never recorded may have happened.
+      if (i.error.value_or(0) == 0) view.pci_changes.push_back({id, i.pci});
+    } else if (i.kind == "pci_undo") {
+      // Put back (or found nothing to put back): done for good. A failed one stays to retry.
+      if (i.error && *i.error == 0)
+        std::erase_if(view.pci_changes, [&](const PciChangeRecord& r) { return r.id == i.undoes; });
     }
   }
   return view;

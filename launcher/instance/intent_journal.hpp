@@ -5,7 +5,9 @@
 // `create` write and the next save, a damaged state.json) undoes exactly this run's changes, and a
 // remove that failed stays on record until it succeeds.
 //
-// Lines: {"id":N,"intent":"create_mdev","mdev":{...}} and {"id":N,"error":E} (E = 0: done).
+// Lines: {"id":N,"intent":"create_mdev","mdev":{...}} and {"id":N,"error":E} (E = 0: done);
+// PCI changes: {"id":N,"intent":"pci_change","pci":{"kind","slice","address","before","after"}},
+// their put-backs {"id":M,"intent":"pci_undo","undoes":N,"pci":{...}}, and lock_pci.
 // Several processes of one instance may append (the supervisor, `plug`, `unplug --remove-mdev`):
 // each line is one O_APPEND write, and ids carry the writer's pid. A torn last line (a crash in
 // the middle of an append) is ignored by read_journal.
@@ -48,7 +50,10 @@ struct JournalView {
   /// removed; in creation order.
   std::vector<MdevRecord> owned;
   std::vector<std::string> locked;  ///< UUIDs whose lock files it took (may be left by a crash)
-  bool torn_tail = false;           ///< the last line was incomplete and was ignored
+  /// PCI changes made (or whose outcome is unknown) and not yet put back; in the order made.
+  std::vector<PciChangeRecord> pci_changes;
+  std::vector<std::string> pci_locked;  ///< PCI addresses whose lock files it took
+  bool torn_tail = false;               ///< the last line was incomplete and was ignored
 };
 
 /// Reads a journal. None when there is none; throws Error(failure) when it cannot be read. Lines

@@ -1,6 +1,7 @@
 #include "instance/launch_plan.hpp"
 
 #include "devices/mdev_ensure.hpp"
+#include "devices/slice_ensure.hpp"
 #include "os/host.hpp"
 
 namespace mdevrun {
@@ -17,7 +18,10 @@ LaunchPlan plan_dry_run(const Host& host, Profile profile) {
   EnsureResult ensured = ensure_mdevs(host, profile.name, profile.mdevs, EnsureMode::dry_run);
   plan.mdevs = std::move(ensured.mdevs);
   plan.notes = std::move(ensured.notes);
-  plan.argv = build_qemu_argv(profile, plan.mdevs, plan.paths);
+  SliceEnsureResult slices = ensure_slices(host, profile.slices, EnsureMode::dry_run);
+  plan.slices = std::move(slices.slices);
+  plan.notes.insert(plan.notes.end(), slices.notes.begin(), slices.notes.end());
+  plan.argv = build_qemu_argv(profile, plan.mdevs, plan.slices, plan.paths);
   plan.profile = std::move(profile);
   return plan;
 }

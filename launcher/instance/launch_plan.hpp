@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "devices/resolved_mdev.hpp"
+#include "devices/resolved_slice.hpp"
 #include "instance/runtime_dir.hpp"
 #include "profile/profile.hpp"
 #include "qemu/qemu_cmdline.hpp"
@@ -15,6 +16,7 @@ namespace mdevrun {
 struct LaunchPlan {
   Profile profile;
   std::vector<ResolvedMdev> mdevs;
+  std::vector<ResolvedSlice> slices;
   QemuRuntimePaths paths;
   std::vector<std::string> argv;
   std::vector<std::string> notes;  ///< what start would create or miss on this host (dry run)

@@ -10,6 +10,7 @@
 
 #include "base/error.hpp"
 #include "os/private_path.hpp"
+#include "profile/profile_choices.hpp"
 
 namespace mdevrun {
 namespace {
@@ -27,6 +28,20 @@ json to_json(const InstanceState& s) {
   json j = {{"name", s.name},      {"profile", s.profile.string()}, {"supervisor_pid", nullptr},
             {"qemu_pid", nullptr}, {"started_at", s.started_at},    {"mdevs", mdevs},
             {"sockets", s.sockets}};
+  if (!s.slices.empty()) {
+    json slices = json::array();
+    for (const auto& r : s.slices) {
+      json e = {{"id", r.id}, {"mechanism", to_string(r.mechanism)}, {"address", r.address}};
+      if (r.pf) e["pf"] = *r.pf;
+      if (r.vf_index) e["vf"] = *r.vf_index;
+      if (r.driver) e["driver"] = *r.driver;
+      if (r.iommu_group) e["iommu_group"] = *r.iommu_group;
+      if (r.vgpu_type) e["vgpu_type"] = *r.vgpu_type;
+      if (r.vgpu_name) e["vgpu_name"] = *r.vgpu_name;
+      slices.push_back(std::move(e));
+    }
+    j["slices"] = std::move(slices);
+  }
   if (s.supervisor_pid) j["supervisor_pid"] = *s.supervisor_pid;
   if (s.qemu_pid) j["qemu_pid"] = *s.qemu_pid;
   return j;
@@ -48,6 +63,21 @@ InstanceState from_json(const json& j) {
     s.mdevs.push_back({m.at("id").get<std::string>(), m.at("uuid").get<std::string>(),
                        m.value("parent", std::string()), m.value("type", std::string()),
                        m.value("created", false)});
+  for (const auto& e : j.value("slices", json::array())) {
+    ResolvedSlice r;
+    r.id = e.at("id").get<std::string>();
+    r.mechanism =
+        parse_choice<SliceMechanism>(e.at("mechanism").get<std::string>()).value_or(r.mechanism);
+    r.address = e.at("address").get<std::string>();
+    if (e.contains("pf")) r.pf = e.at("pf").get<std::string>();
+    if (e.contains("vf")) r.vf_index = e.at("vf").get<int>();
+    if (e.contains("driver")) r.driver = e.at("driver").get<std::string>();
+    if (e.contains("iommu_group")) r.iommu_group = e.at("iommu_group").get<int>();
+    if (e.contains("vgpu_type")) r.vgpu_type = e.at("vgpu_type").get<int>();
+    if (e.contains("vgpu_name")) r.vgpu_name = e.at("vgpu_name").get<std::string>();
+    r.exists = true;
+    s.slices.push_back(std::move(r));
+  }
   if (j.contains("sockets")) s.sockets = j.at("sockets").get<std::map<std::string, std::string>>();
   return s;
 }

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "devices/mdev_record.hpp"
+#include "devices/resolved_slice.hpp"
 
 namespace mdevrun {
 
@@ -23,6 +24,7 @@ struct InstanceState {
   std::optional<pid_t> qemu_pid;        ///< set once qemu is spawned
   std::int64_t started_at = 0;          ///< unix seconds
   std::vector<MdevRecord> mdevs;
+  std::vector<ResolvedSlice> slices;  ///< PCI slices as prepared (what they changed: the journal)
   std::map<std::string, std::string> sockets;  ///< role ("qmp", "qmp-cli") -> path
 
   friend bool operator==(const InstanceState&, const InstanceState&) = default;

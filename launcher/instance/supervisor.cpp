@@ -126,6 +126,16 @@ void Supervisor::start_steps() {
   eo.log = journal_.get();
   eo.rollback.log = journal_.get();
   ensured_ = ensure_mdevs(opts_.host, name, profile_.mdevs, EnsureMode::create, eo);
+  if (!profile_.slices.empty()) {
+    SliceEnsureOptions so;
+    so.lock_dir = runtime_.locks_dir();
+    so.log = journal_.get();
+    slices_ = ensure_slices(opts_.host, profile_.slices, EnsureMode::create, so);
+    if (auto s = load_state(state_file)) state = *s;
+    state.slices = slices_.slices;
+    save_state(state_file, state);
+    crash_point("slices saved");
+  }
 
   const QemuRuntimePaths paths = qemu_runtime_paths(runtime_, name);
   if (profile_.firmware.type == FirmwareType::uefi && profile_.firmware.vars.empty()) {
@@ -138,7 +148,7 @@ void Supervisor::start_steps() {
                                             "; install ovmf or set firmware.code "
                                             "and firmware.vars-template");
   }
-  const auto argv = build_qemu_argv(profile_, ensured_.mdevs, paths);
+  const auto argv = build_qemu_argv(profile_, ensured_.mdevs, slices_.slices, paths);
 
   // Sockets and files qemu creates must be 0600 (a socket gets 0777 & ~umask): the umask is
   // inherited at fork.
@@ -335,6 +345,9 @@ void Supervisor::cleanup() noexcept {
     const UndoOutcome undo =
         undo_instance_changes(opts_.host, runtime_, profile_.name,
                               state ? state->mdevs : std::vector<MdevRecord>{}, opts_.remove);
+    // Held through the undo: no other launcher takes a slice while it is being put back.
+    slices_.locks.clear();
+    for (const auto& line : undo.notes) std::cerr << "mdevrun: note: " << line << "\n";
     if (undo.failure) {
       // The folder (journal and state) stays as the record: `list` and `stop` retry and report.
       cleanup_errors_.push_back(undo.failure->what());

@@ -28,6 +28,7 @@
 
 #include "devices/mdev_ensure.hpp"
 #include "devices/mdev_remove.hpp"
+#include "devices/slice_ensure.hpp"
 #include "instance/runtime_dir.hpp"
 #include "instance/stop_sequence.hpp"
 #include "os/file_lock.hpp"
@@ -77,6 +78,7 @@ class Supervisor {
   pid_t qemu_pid() const;
   bool qemu_running() const;
   const std::vector<ResolvedMdev>& mdevs() const { return ensured_.mdevs; }
+  const std::vector<ResolvedSlice>& slices() const { return slices_.slices; }
   std::filesystem::path cli_socket() const;
   std::filesystem::path instance_dir() const;
   /// The supervisor's own QMP connection (valid between start() and cleanup), on io_context().
@@ -99,6 +101,7 @@ class Supervisor {
   boost::asio::steady_timer stop_timer_;
   std::optional<FileLock> instance_lock_;
   EnsureResult ensured_;
+  SliceEnsureResult slices_;
   std::unique_ptr<QemuProcess> qemu_;
   std::unique_ptr<qmp::client> qmp_;
   std::unique_ptr<IntentJournal> journal_;

@@ -45,8 +45,8 @@ void prop(std::string& opt, std::string_view key, std::string_view value) {
 class ArgvBuilder {
  public:
   ArgvBuilder(const Profile& p, const std::vector<ResolvedMdev>& mdevs,
-              const QemuRuntimePaths& paths)
-      : p_(p), mdevs_(mdevs), paths_(paths) {}
+              const std::vector<ResolvedSlice>& slices, const QemuRuntimePaths& paths)
+      : p_(p), mdevs_(mdevs), slices_(slices), paths_(paths) {}
 
   std::vector<std::string> build() {
     add(p_.qemu.binary);
@@ -70,6 +70,10 @@ class ArgvBuilder {
     for (std::size_t i = 0; i < p_.mdevs.size(); ++i) {
       slot(p_.mdevs[i].id);
       add("-device", device_option(mdev_device_properties(p_, p_.mdevs[i], mdevs_[i])));
+    }
+    for (std::size_t i = 0; i < p_.slices.size(); ++i) {
+      slot(p_.slices[i].id);
+      add("-device", device_option(slice_device_properties(p_, p_.slices[i], slices_.at(i))));
     }
     for (const auto& d : p_.devices) device(d);
     for (std::size_t i = 0; i < p_.disks.size(); ++i) disk(p_.disks[i], i);
@@ -195,6 +199,7 @@ class ArgvBuilder {
 
   const Profile& p_;
   const std::vector<ResolvedMdev>& mdevs_;
+  const std::vector<ResolvedSlice>& slices_;
   const QemuRuntimePaths& paths_;
   std::vector<std::string> argv_;
   int chassis_ = 0;
@@ -231,6 +236,20 @@ DeviceProperties mdev_device_properties(const Profile& profile, const MdevSpec& 
   return p;
 }
 
+DeviceProperties slice_device_properties(const Profile& profile, const SliceSpec& spec,
+                                         const ResolvedSlice& slice) {
+  DeviceProperties p = {{"driver", spec.ramfb ? "vfio-pci-nohotplug" : "vfio-pci"},
+                        {"id", spec.id},
+                        {"host", slice.address}};
+  // Only NVIDIA vGPU VFs have a vfio display region; the loader refuses display on the others.
+  if (spec.mechanism == SliceMechanism::nvidia_vgpu)
+    p.emplace_back("display", on_off_auto(spec.display));
+  if (spec.rombar) p.emplace_back("rombar", *spec.rombar ? "1" : "0");
+  if (spec.ramfb) p.emplace_back("ramfb", "on");
+  p.emplace_back("bus", profile.machine.type == MachineType::q35 ? slot_id(spec.id) : "pci.0");
+  return p;
+}
+
 DeviceProperties extra_device_properties(const Profile& profile, const DeviceSpec& spec) {
   DeviceProperties p = {{"driver", spec.driver}, {"id", spec.id}};
   for (const auto& [k, v] : spec.properties) p.emplace_back(k, v);
@@ -249,7 +268,15 @@ std::string device_option(const DeviceProperties& properties) {
 std::vector<std::string> build_qemu_argv(const Profile& profile,
                                          const std::vector<ResolvedMdev>& mdevs,
                                          const QemuRuntimePaths& paths) {
-  return ArgvBuilder(profile, mdevs, paths).build();
+  static const std::vector<ResolvedSlice> none;
+  return ArgvBuilder(profile, mdevs, none, paths).build();
+}
+
+std::vector<std::string> build_qemu_argv(const Profile& profile,
+                                         const std::vector<ResolvedMdev>& mdevs,
+                                         const std::vector<ResolvedSlice>& slices,
+                                         const QemuRuntimePaths& paths) {
+  return ArgvBuilder(profile, mdevs, slices, paths).build();
 }
 
 }  // namespace mdevrun

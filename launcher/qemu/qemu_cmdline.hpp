@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "devices/resolved_mdev.hpp"
+#include "devices/resolved_slice.hpp"
 #include "profile/profile.hpp"
 
 namespace mdevrun {
@@ -20,9 +21,14 @@ struct QemuRuntimePaths {
   std::filesystem::path spice_socket;  ///< local spice display
 };
 
-/// argv[0] is the qemu binary. `mdevs` must match `profile.mdevs` one to one, in order.
+/// argv[0] is the qemu binary. `mdevs` must match `profile.mdevs` one to one, in order, and
+/// `slices` `profile.slices` (a profile without slices may omit them).
 std::vector<std::string> build_qemu_argv(const Profile& profile,
                                          const std::vector<ResolvedMdev>& mdevs,
+                                         const QemuRuntimePaths& paths);
+std::vector<std::string> build_qemu_argv(const Profile& profile,
+                                         const std::vector<ResolvedMdev>& mdevs,
+                                         const std::vector<ResolvedSlice>& slices,
                                          const QemuRuntimePaths& paths);
 
 /// One qemu device as (property, value) pairs, driver first: the same data makes the `-device`
@@ -32,6 +38,11 @@ using DeviceProperties = std::vector<std::pair<std::string, std::string>>;
 /// The mdev's device: driver, id, sysfsdev, display, rombar, ..., bus (its own slot).
 DeviceProperties mdev_device_properties(const Profile& profile, const MdevSpec& spec,
                                         const ResolvedMdev& mdev);
+
+/// A PCI slice's device: vfio-pci (vfio-pci-nohotplug with ramfb), id, host=<address>, display
+/// (NVIDIA vGPU only), rombar, ramfb, bus (its own slot).
+DeviceProperties slice_device_properties(const Profile& profile, const SliceSpec& spec,
+                                         const ResolvedSlice& slice);
 
 /// A profile device: driver, id, its properties, and bus when it has its own slot.
 DeviceProperties extra_device_properties(const Profile& profile, const DeviceSpec& spec);

@@ -17,7 +17,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const auto doc = mdevrun::parse_profile_document(text, "fuzz.json", "/nonexistent-fuzz-dir");
     const mdevrun::Profile p = mdevrun::profile_from_document(doc);
     std::vector<mdevrun::ResolvedMdev> mdevs(p.mdevs.size());
-    mdevrun::build_qemu_argv(p, mdevs, {});
+    std::vector<mdevrun::ResolvedSlice> slices(p.slices.size());
+    mdevrun::build_qemu_argv(p, mdevs, slices, {});
   } catch (const mdevrun::Error&) {
   }
   return 0;

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "base/uuid.hpp"
+#include "devices/pci_sysfs.hpp"
 #include "profile/profile_document.hpp"
 #include "profile/profile_loader.hpp"
 
@@ -36,8 +37,21 @@ QemuRuntimePaths paths_for(const std::string& name) {
   return {dir / "qmp.sock", dir / "qmp-cli.sock", dir / "OVMF_VARS.fd", dir / "spice.sock"};
 }
 
+// PCI slices as start would pick them on a host where VF k of a PF sits at offset 1 + k.
+std::vector<ResolvedSlice> resolve_slices(const Profile& p) {
+  std::vector<ResolvedSlice> out;
+  for (const auto& spec : p.slices) {
+    ResolvedSlice r{.id = spec.id, .mechanism = spec.mechanism, .address = spec.address};
+    if (spec.mechanism != SliceMechanism::pci)
+      r.address = vf_address(spec.pf.address.value_or("0000:00:00.0"), 1, 1, spec.vf.value_or(0))
+                      .value_or("");
+    out.push_back(r);
+  }
+  return out;
+}
+
 std::vector<std::string> argv_of(const Profile& p) {
-  return build_qemu_argv(p, resolve(p), paths_for(p.name));
+  return build_qemu_argv(p, resolve(p), resolve_slices(p), paths_for(p.name));
 }
 
 Profile from_text(const std::string& text) {
@@ -84,7 +98,8 @@ TEST_P(GoldenArgv, MatchesCommittedFile) {
 INSTANTIATE_TEST_SUITE_P(Profiles, GoldenArgv,
                          testing::Values("gvtg-desktop.json", "nvidia-vgpu.json",
                                          "headless-compute.json", "dev/base.json",
-                                         "dev/driver-dev.json"),
+                                         "dev/driver-dev.json", "intel-sriov-desktop.json",
+                                         "nvidia-vgpu17.json", "gpu-passthrough.json"),
                          [](const auto& info) {
                            std::string n = info.param;
                            for (char& c : n)
@@ -156,6 +171,37 @@ TEST(QemuCmdline, EachMdevGetsItsOwnRootPortOnQ35) {
 TEST(QemuCmdline, SameProfileSameArgv) {
   const Profile p = load_profile(kSource / "profiles/dev/driver-dev.json");
   EXPECT_EQ(argv_of(p), argv_of(load_profile(kSource / "profiles/dev/driver-dev.json")));
+}
+
+}  // namespace
+}  // namespace mdevrun
+
+namespace mdevrun {
+namespace {
+
+// PCI slices come after every mdev, each on its own root port, as vfio-pci,host=.
+TEST(QemuCmdline, SlicesGetVfioPciHostOnTheirOwnSlots) {
+  const Profile p = from_text(R"({"name": "vm", "machine": {"accel": "tcg"},
+    "display": {"backend": "none"},
+    "mdevs": [{"id": "tty", "parent": "mtty", "type": "mtty-2"}],
+    "slices": [
+      {"id": "vf0", "mechanism": "vf", "pf": "0000:00:04.0", "rombar": false},
+      {"id": "gpu", "mechanism": "nvidia-vgpu", "vgpu-type": 1148, "display": "on", "ramfb": true},
+      {"id": "nic", "mechanism": "pci", "address": "0000:00:05.0"}]})");
+  std::vector<ResolvedSlice> slices = {
+      {.id = "vf0", .mechanism = SliceMechanism::vf, .address = "0000:00:04.1"},
+      {.id = "gpu", .mechanism = SliceMechanism::nvidia_vgpu, .address = "0000:41:00.4"},
+      {.id = "nic", .mechanism = SliceMechanism::pci, .address = "0000:00:05.0"}};
+  const auto argv = build_qemu_argv(p, resolve(p), slices, paths_for(p.name));
+  std::vector<std::string> devices;
+  for (std::size_t i = 0; i + 1 < argv.size(); ++i)
+    if (argv[i] == "-device") devices.push_back(argv[i + 1]);
+  ASSERT_EQ(devices.size(), 8u);
+  EXPECT_EQ(devices[2], "pcie-root-port,id=mdevrun-slot-vf0,chassis=2");
+  EXPECT_EQ(devices[3], "vfio-pci,id=vf0,host=0000:00:04.1,rombar=0,bus=mdevrun-slot-vf0");
+  EXPECT_EQ(devices[5],
+            "vfio-pci-nohotplug,id=gpu,host=0000:41:00.4,display=on,ramfb=on,bus=mdevrun-slot-gpu");
+  EXPECT_EQ(devices[7], "vfio-pci,id=nic,host=0000:00:05.0,bus=mdevrun-slot-nic");
 }
 
 }  // namespace

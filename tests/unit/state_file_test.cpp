@@ -24,6 +24,18 @@ TEST(StateFile, RoundTripsEveryField) {
       {"gpu0", "4dd50f26-ec08-11e8-b838-4bc3356865b6", "0000:00:02.0", "i915-GVTg_V4_4", true},
       {"tty0", "8a6b1f4e-2c3d-4e5f-8a9b-0c1d2e3f4a5b", "mtty", "mtty-1", false}};
   s.sockets = {{"qmp", "/run/mdevrun/desk/qmp.sock"}};
+  ResolvedSlice vf{
+      .id = "vf0", .mechanism = SliceMechanism::nvidia_vgpu, .address = "0000:41:00.4"};
+  vf.pf = "0000:41:00.0";
+  vf.vf_index = 0;
+  vf.driver = "nvidia";
+  vf.iommu_group = 44;
+  vf.vgpu_type = 1148;
+  vf.vgpu_name = "NVIDIA L40S-2Q";
+  vf.exists = true;
+  ResolvedSlice nic{.id = "nic", .mechanism = SliceMechanism::pci, .address = "0000:00:19.0"};
+  nic.exists = true;
+  s.slices = {vf, nic};
   const fs::path path = tmp.path() / "state.json";
   save_state(path, s);
   EXPECT_EQ(load_state(path), s);
