@@ -24,7 +24,8 @@ cp -r "$src/profiles" "$tmp/profiles"
 export MDEVRUN_RUNTIME_DIR=$tmp/run MDEVRUN_SYSFS_ROOT=$tmp/sys
 # The files the examples name, created where they name them (relative to the profile).
 mkdir -p "$tmp/profiles/dev/images"
-for f in disk.qcow2 compute.qcow2 workstation.qcow2 dev/images/rootfs.qcow2; do
+for f in disk.qcow2 compute.qcow2 workstation.qcow2 desktop.qcow2 games.qcow2 \
+    dev/images/rootfs.qcow2; do
   qemu-img create -q -f qcow2 "$tmp/profiles/$f" 64M
 done
 cp "$guest/vmlinux" "$tmp/profiles/dev/images/vmlinuz"
