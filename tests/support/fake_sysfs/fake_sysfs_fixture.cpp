@@ -170,4 +170,55 @@ nlohmann::json kernel_like_config() {
   })");
 }
 
+nlohmann::json pci_like_config() {
+  return nlohmann::json::parse(R"({
+    "pci": {
+      "iommu_group_base": 40,
+      "drivers": ["nvme", "e1000e", "vfio-pci", "xe", "nvidia", "pcieport"],
+      "devices": [
+        {"address": "0000:03:00.0", "vendor": "0x1b36", "device": "0x0010", "class": "0x010802",
+         "driver": "nvme", "iommu_group": 7,
+         "sriov": {"totalvfs": 2, "offset": 1, "stride": 1, "vf_device": "0x0010",
+                   "vf_driver": "nvme", "numvfs": 0, "autoprobe": 1}},
+        {"address": "0000:00:19.0", "vendor": "0x8086", "device": "0x10d3", "class": "0x020000",
+         "driver": "e1000e"},
+        {"address": "0000:00:1c.0", "vendor": "0x8086", "device": "0x2448", "class": "0x060400",
+         "driver": "pcieport", "iommu_group": 9},
+        {"address": "0000:00:1c.1", "vendor": "0x8086", "device": "0x10d3", "class": "0x020000",
+         "driver": "e1000e", "iommu_group": 9},
+        {"address": "0000:41:00.0", "vendor": "0x10de", "device": "0x26b9", "class": "0x030000",
+         "driver": "nvidia",
+         "sriov": {"totalvfs": 4, "offset": 4, "stride": 1, "vf_device": "0x26b9",
+                   "vf_driver": "nvidia", "numvfs": 0, "autoprobe": 1},
+         "nvidia_vgpu_types": [{"id": 1148, "name": "NVIDIA L40S-2Q", "max": 2},
+                               {"id": 1150, "name": "NVIDIA L40S-4Q", "max": 1},
+                               {"id": 1155, "name": "NVIDIA L40S-48Q", "max": 0}]},
+        {"address": "0000:00:02.0", "vendor": "0x8086", "device": "0xa7a0", "class": "0x030000",
+         "driver": "xe",
+         "sriov": {"totalvfs": 7, "offset": 1, "stride": 1, "vf_device": "0xa7a0",
+                   "vf_driver": "xe", "numvfs": 0, "autoprobe": 1}}
+      ]
+    }
+  })");
+}
+
+nlohmann::json combined_config() {
+  nlohmann::json config = kernel_like_config();
+  config["pci"] = pci_like_config()["pci"];
+  auto& devices = config["pci"]["devices"];
+  for (auto it = devices.begin(); it != devices.end(); ++it)
+    if ((*it)["address"] == "0000:00:02.0") {
+      devices.erase(it);
+      break;
+    }
+  // The GVT-g parent is a PCI device too: its attributes join the parent's directory.
+  devices.push_back({{"address", "0000:00:02.0"},
+                     {"vendor", "0x8086"},
+                     {"device", "0x3e92"},
+                     {"class", "0x030000"},
+                     {"driver", "i915"}});
+  config["pci"]["drivers"].push_back("i915");
+  return config;
+}
+
 }  // namespace mdevrun::testing

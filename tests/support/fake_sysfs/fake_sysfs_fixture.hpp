@@ -33,7 +33,8 @@ class FakeSysfs {
   int try_control(const std::string& command) const;
   /// Sends one control command; throws std::runtime_error when the daemon refuses it.
   void control(const std::string& command) const;
-  /// The daemon's status: {"creates", "removes", "pending_removes", "devices": [...]}.
+  /// The daemon's status: {"creates", "removes", "pending_removes", "devices": [...], "pci": [...],
+  /// "pci_writes"}.
   nlohmann::json status() const;
 
  private:
@@ -47,6 +48,17 @@ class FakeSysfs {
 /// pool, ENOSPC), mdpy (3 types, 4 instances for the whole parent, EUSERS) and mtty (2 types
 /// sharing 24 ports, EUSERS, no description).
 nlohmann::json kernel_like_config();
+
+/// A host with PCI devices and no mdev parents (README.md, "PCI"): an NVMe SR-IOV PF 0000:03:00.0
+/// (group 7, 2 VFs, nvme), an e1000e NIC alone in its group (0000:00:19.0), a pcieport bridge and
+/// a second NIC sharing group 9 (0000:00:1c.0/.1), an NVIDIA L40S PF 0000:41:00.0 (4 VFs on
+/// nvidia, vGPU types 1148 max 2, 1150 max 1, 1155 max 0) and an Intel xe PF 0000:00:02.0 (7 VFs
+/// on xe). Drivers nvme, e1000e, vfio-pci, xe, nvidia, pcieport; PCI groups from 40.
+nlohmann::json pci_like_config();
+
+/// kernel_like_config() plus pci_like_config()'s PCI section without the xe PF; instead the mdev
+/// parent 0000:00:02.0 is also an i915 PCI device (driver i915, group from 40).
+nlohmann::json combined_config();
 
 /// True when fake-sysfs tests can run here (root and /dev/fuse).
 bool fuse_available();
