@@ -1009,10 +1009,12 @@ class Fake {
       for (const std::string& address : members) {
         const PciDevice& d = pci_.at(address);
         const bool vfio = d.driver == kVfioPci || d.vgpu_type != 0;
-        all = all && vfio;
+        // A PCI bridge beside them does not make a group unviable (pcieport manages its own DMA).
+        const bool bridge = (d.pci_class >> 8) == 0x0604;
+        all = all && (vfio || bridge);
         any = any || vfio;
       }
-      if (vfio_nodes_any_ ? any : all) want.insert(group);
+      if (any && (vfio_nodes_any_ || all)) want.insert(group);
     }
     for (auto it = pci_nodes_.begin(); it != pci_nodes_.end();) {
       if (want.count(*it)) {
