@@ -420,8 +420,15 @@ class SliceEnsurer {
     if (dry_ || options_.lock_dir.empty()) return;
     const auto path = pci_lock_path(options_.lock_dir, pf);
     const auto deadline = Clock::now() + options_.lock_timeout;
+    // Journaled like a device lock: a crash while it is held leaves the file for recovery to drop.
+    const std::uint64_t intent =
+        options_.log ? options_.log->intend({DeviceChange::Kind::lock_pci, {}, {.address = pf}})
+                     : 0;
     for (;;) {
-      if ((pf_lock_ = FileLock::try_lock(path))) return;
+      if ((pf_lock_ = FileLock::try_lock(path))) {
+        if (options_.log) options_.log->finish(intent, 0);
+        return;
+      }
       if (Clock::now() >= deadline)
         fail(s,
              "PF " + pf + " stays locked by another mdevrun (" + path.string() + ") for " +

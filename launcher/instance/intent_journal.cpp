@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <map>
@@ -48,8 +49,7 @@ const char* kind_name(DeviceChange::Kind kind) {
 
 IntentJournal::IntentJournal(std::filesystem::path path)
     : path_(std::move(path)),
-      fd_(::open(path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600)),
-      next_(static_cast<std::uint64_t>(::getpid()) << 32) {
+      fd_(::open(path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600)) {
   if (!fd_) fail(path_, "open");
 }
 
@@ -62,7 +62,10 @@ void IntentJournal::append(const std::string& line) {
 }
 
 std::uint64_t IntentJournal::intend(const DeviceChange& change) {
-  const std::uint64_t id = ++next_;
+  // Unique in the file: the writer's pid, and a counter shared by every journal object of the
+  // process (the supervisor's cleanup opens a second one on the same file).
+  static std::atomic<std::uint32_t> counter{0};
+  const std::uint64_t id = (static_cast<std::uint64_t>(::getpid()) << 32) | ++counter;
   const MdevRecord& m = change.mdev;
   crash_point("before the intent is recorded");
   json line{{"id", id}, {"intent", kind_name(change.kind)}};

@@ -41,7 +41,6 @@ class IntentJournal final : public ChangeLog {
 
   std::filesystem::path path_;
   UniqueFd fd_;
-  std::uint64_t next_ = 0;
 };
 
 /// What a journal says this instance still owns on the host.

@@ -773,3 +773,128 @@ TEST_F(Lifecycle, SeedGtkGlDisplayUnderXvfb) {
 
 }  // namespace
 }  // namespace mdevrun
+
+namespace mdevrun {
+namespace {
+
+// The PCI slices through the whole program: an mdev, a VF of the fake SR-IOV NVMe (mdevrun
+// enables the VFs) and the whole e1000e, killed at every step of start and cleanup, and with the
+// supervisor killed; every time the next `list` must give the PCI state back exactly.
+class SliceCrashPoints : public CrashPoints {
+ protected:
+  void SetUp() override {
+    CrashPoints::SetUp();
+    if (HasFatalFailure()) return;
+    sysfs_.reset();
+    sysfs_ = std::make_unique<testing::FakeSysfs>(testing::combined_config());
+    ::setenv("MDEVRUN_SYSFS_ROOT", sysfs_->sys().c_str(), 1);
+    ::setenv("MDEVRUN_DEV_ROOT", sysfs_->dev().c_str(), 1);
+  }
+  fs::path slice_profile() {
+    return write_profile(
+        false, {{"slices",
+                 {{{"id", "vf0"}, {"mechanism", "vf"}, {"pf", "0000:03:00.0"}, {"numvfs", 2}},
+                  {{"id", "nic"}, {"mechanism", "pci"}, {"address", "0000:00:19.0"}}}}});
+  }
+  std::string attr(const std::string& address, const std::string& name) {
+    return read_file(sysfs_->sys() / "bus/pci/devices" / address / name);
+  }
+  std::string driver(const std::string& address) {
+    std::error_code ec;
+    const auto link = fs::read_symlink(sysfs_->sys() / "bus/pci/devices" / address / "driver", ec);
+    return ec ? "none" : link.filename().string();
+  }
+  void expect_pci_pristine(const std::string& when) {
+    EXPECT_EQ(attr("0000:03:00.0", "sriov_numvfs"), "0\n") << when;
+    EXPECT_EQ(attr("0000:03:00.0", "sriov_drivers_autoprobe"), "1\n") << when;
+    EXPECT_EQ(driver("0000:00:19.0"), "e1000e") << when;
+    EXPECT_EQ(attr("0000:00:19.0", "driver_override"), "(null)\n") << when;
+  }
+};
+
+TEST_F(SliceCrashPoints, StartAndStopPutTheHostBack) {
+  const fs::path profile = slice_profile();
+  const CliRun start = mdevrun({"start", "--detach", profile.string()});
+  ASSERT_EQ(start.status, 0) << start.out;
+  EXPECT_EQ(attr("0000:03:00.0", "sriov_numvfs"), "2\n");
+  EXPECT_EQ(driver("0000:03:00.1"), "vfio-pci");
+  EXPECT_EQ(driver("0000:00:19.0"), "vfio-pci");
+  const CliRun status = mdevrun({"status", "lc", "--json"});
+  ASSERT_EQ(status.status, 0) << status.out;
+  const json s = json::parse(status.out);
+  ASSERT_EQ(s["slices"].size(), 2u);
+  EXPECT_EQ(s["slices"][0]["address"], "0000:03:00.1");
+  EXPECT_EQ(s["slices"][0]["driver"], "vfio-pci");
+  EXPECT_EQ(s["slices"][1]["mechanism"], "pci");
+  const CliRun stop = mdevrun({"stop", "--force", "lc"});
+  EXPECT_EQ(stop.status, 0) << stop.out;
+  expect_nothing_left();
+  expect_pci_pristine("after stop");
+}
+
+TEST_F(SliceCrashPoints, StartKilledAtEveryStep) {
+  const fs::path profile = slice_profile();
+  before_ = available();
+  long killed = 0;
+  for (long n = 1; n < 300; ++n) {
+    CliRun start;
+    if (!run_armed(n, {"start", "--detach", profile.string()}, &start)) {
+      ASSERT_EQ(start.status, 0) << "step " << n << " was past the last: " << start.out;
+      EXPECT_EQ(mdevrun({"stop", "--force", "lc"}).status, 0);
+      expect_recovered("after the unkilled start");
+      expect_pci_pristine("after the unkilled start");
+      break;
+    }
+    ++killed;
+    EXPECT_NE(start.status, 0) << "a start killed at step " << n << " reported success";
+    expect_recovered("start killed at step " + std::to_string(n));
+    expect_pci_pristine("start killed at step " + std::to_string(n));
+    if (HasFailure()) break;
+  }
+  EXPECT_GE(killed, 25);  // the mdev's steps plus 7 PCI writes, their intents and outcomes
+  std::cout << "start with slices killed at " << killed << " steps, 0 leaks\n";
+}
+
+TEST_F(SliceCrashPoints, CleanupKilledAtEveryStep) {
+  const fs::path profile = slice_profile();
+  before_ = available();
+  ASSERT_FALSE(run_armed(100000, {"start", "--detach", profile.string()}));
+  const long start_steps = static_cast<long>(steps_logged());
+  ASSERT_EQ(mdevrun({"stop", "--force", "lc"}).status, 0);
+  expect_recovered("the counting run");
+  long killed = 0;
+  for (long k = 1; k < 100; ++k) {
+    CliRun start;
+    ASSERT_FALSE(run_armed(start_steps + k, {"start", "--detach", profile.string()}, &start));
+    ASSERT_EQ(start.status, 0) << start.out;
+    const CliRun stop = mdevrun({"stop", "--force", "lc"});
+    const bool hit = read_file(log()).find(" KILL\n") != std::string::npos;
+    EXPECT_EQ(stop.status, 0) << "cleanup step " << k << ": " << stop.out;
+    expect_recovered("cleanup killed at step " + std::to_string(k));
+    expect_pci_pristine("cleanup killed at step " + std::to_string(k));
+    if (HasFailure())
+      std::cout << "stop said: " << stop.out << "\ncrash log:\n" << read_file(log()) << "\n";
+    if (!hit || HasFailure()) break;
+    ++killed;
+  }
+  EXPECT_GE(killed, 8);
+  std::cout << "cleanup with slices killed at " << killed << " steps, 0 leaks\n";
+}
+
+TEST_F(SliceCrashPoints, SupervisorKilledIsPutBackByTheNextList) {
+  const CliRun start = mdevrun({"start", "--detach", slice_profile().string()});
+  ASSERT_EQ(start.status, 0) << start.out;
+  const auto state = load_state(dir_ / "run/lc/state.json");
+  ASSERT_TRUE(state && state->supervisor_pid);
+  ::kill(*state->supervisor_pid, SIGKILL);
+  for (int i = 0; i < 100 && qemu_left(); ++i) std::this_thread::sleep_for(50ms);
+  EXPECT_EQ(driver("0000:00:19.0"), "vfio-pci");  // nobody looked yet
+  const CliRun list = mdevrun({"list"});
+  EXPECT_EQ(list.status, 0) << list.out;
+  EXPECT_NE(list.out.find("0000:00:19.0 given back to e1000e"), std::string::npos) << list.out;
+  expect_nothing_left();
+  expect_pci_pristine("after list");
+}
+
+}  // namespace
+}  // namespace mdevrun

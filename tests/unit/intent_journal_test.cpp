@@ -70,3 +70,34 @@ TEST(IntentJournal, ATornPciLineIsIgnored) {
 
 }  // namespace
 }  // namespace mdevrun
+
+namespace mdevrun {
+namespace {
+
+// Regression: a second IntentJournal of the same process (the supervisor's cleanup) restarted the
+// ids, so its first put-back replaced the record of the mdev's lock and create in read_journal: a
+// SIGKILL in the middle of a cleanup with PCI slices left the mdev behind for good.
+TEST(IntentJournal, TwoJournalsOfOneProcessNeverReuseAnId) {
+  testing::TempDir tmp;
+  const auto path = tmp.path() / "journal.jsonl";
+  {
+    IntentJournal first(path);
+    first.finish(
+        first.intend({DeviceChange::Kind::create_mdev,
+                      {"gpu0", "4dd50f26-ec08-11e8-b838-4bc3356865b6", "mtty", "mtty-2", true}}),
+        0);
+  }
+  IntentJournal second(path);
+  const auto undo = second.intend({DeviceChange::Kind::pci_undo,
+                                   {},
+                                   {PciChange::Kind::bind, "nic", "0000:00:19.0", "", "x"},
+                                   1});
+  (void)undo;  // killed here
+  const auto view = read_journal(path);
+  ASSERT_TRUE(view);
+  ASSERT_EQ(view->owned.size(), 1u) << "the mdev's create record was lost";
+  EXPECT_EQ(view->owned[0].uuid, "4dd50f26-ec08-11e8-b838-4bc3356865b6");
+}
+
+}  // namespace
+}  // namespace mdevrun
