@@ -49,7 +49,8 @@ OUT=$CACHE/e2e
 QEMU=/usr/bin/qemu-system-x86_64
 QEMU_MODDIR=/usr/lib/x86_64-linux-gnu/qemu
 # Outer kernel command line (same rationale as tests/guest/build-guest.sh).
-CMDLINE="console=ttyS0 quiet panic=-1 mitigations=off"
+# intel_iommu=on: the emulated IOMMU (run-e2e.sh) gives the PCI slices their groups.
+CMDLINE="console=ttyS0 quiet panic=-1 mitigations=off intel_iommu=on"
 
 # gcc-12: the compiler Debian built this kernel with (CONFIG_CC_VERSION_TEXT);
 # libelf1: objtool from linux-kbuild links it.
@@ -186,7 +187,11 @@ done
 KROOT=$ROOT/usr/lib/modules/$KVER
 mkdir -p "$KROOT/extra"
 : >"$ROOT/etc/modules.load"
-for rel in $(mod_closure vfio vfio_iommu_type1 mdev button evdev); do
+# vfio-pci for the PCI slices; nvme (the SR-IOV PF and its VFs), e1000e (the whole device) and
+# e1000 (the NICs behind a bridge: a shared IOMMU group). The crypto helpers t10-pi and
+# crc-t10dif look up by name are soft dependencies, absent from modules.dep: listed first.
+for rel in $(mod_closure vfio vfio_iommu_type1 mdev button evdev vfio-pci \
+        crct10dif_generic crc64_rocksoft_generic nvme e1000e e1000); do
     mkdir -p "$KROOT/$(dirname "$rel")"
     name=$(copy_module "$rel" "$KROOT/$(dirname "$rel")")
     echo "$(dirname "$rel")/$name" >>"$ROOT/etc/modules.load"

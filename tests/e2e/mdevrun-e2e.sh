@@ -27,7 +27,27 @@ MTTY_ID=4348:3253                   # mtty's PCI vendor:device, as the guest rep
 START="mdevrun start --start-timeout 120"
 
 STEPS="modules types start status second-launcher uuid-taken exhaust-mdpy exhaust-mbochs
-busy-vfio no-gl qemu-killed guest-boot unplug plug unplug-remove-mdev stop leftovers"
+busy-vfio no-gl qemu-killed nonviable-group guest-boot unplug plug unplug-remove-mdev vf-unplug-plug
+stop slices-restored vf-crash-recovery vf-someone-elses leftovers"
+
+# The outer VM's PCI hardware (tests/e2e/run-e2e.sh): an SR-IOV NVMe PF with 2 VFs, an e1000e
+# alone in its IOMMU group, and two e1000s behind a bridge sharing one group.
+PF=0000:00:04.0 VF0=0000:00:04.1 VF1=0000:00:04.2 NIC=0000:00:05.0
+BR_NIC=0000:01:01.0 BR_NIC2=0000:01:02.0
+NVME_ID=1b36:0010 NIC_ID=8086:10d3
+PCI=/sys/bus/pci/devices
+drv() { l=$(readlink "$PCI/$1/driver" 2>/dev/null) && echo "${l##*/}" || echo none; }
+pf_attr() { cat "$PCI/$PF/$1" 2>/dev/null || echo missing; }
+override() { cat "$PCI/$1/driver_override" 2>/dev/null || echo missing; }
+# The PCI state before mdevrun touched anything: what every exit path must give back.
+pci_pristine() {
+    [ "$(pf_attr sriov_numvfs)" = 0 ] || { DETAIL="sriov_numvfs is $(pf_attr sriov_numvfs), not 0"; return 1; }
+    [ "$(pf_attr sriov_drivers_autoprobe)" = 1 ] || { DETAIL="sriov_drivers_autoprobe is $(pf_attr sriov_drivers_autoprobe), not 1"; return 1; }
+    [ "$(drv $NIC)" = e1000e ] || { DETAIL="$NIC is on $(drv $NIC), not e1000e"; return 1; }
+    [ "$(override $NIC)" = "(null)" ] || { DETAIL="$NIC driver_override is $(override $NIC)"; return 1; }
+    [ "$(drv $BR_NIC)" = e1000 ] || { DETAIL="$BR_NIC is on $(drv $BR_NIC), not e1000"; return 1; }
+    [ "$(override $BR_NIC)" = "(null)" ] || { DETAIL="$BR_NIC driver_override is $(override $BR_NIC)"; return 1; }
+}
 echo "E2E-PLAN" $STEPS
 
 now() { cut -d' ' -f1 /proc/uptime; }
@@ -96,6 +116,7 @@ wait_for() {
 gone() { [ ! -e "$1" ]; }
 dead() { ! kill -0 "$1" 2>/dev/null; }
 in_serial() { grep -q "$1" "$SERIAL" 2>/dev/null; }
+in_serial_i() { grep -qi "$1" "$SERIAL" 2>/dev/null; }
 # json_field NAME: the first "NAME": value in OUT (mdevrun's --json output puts one key per line).
 json_field() { printf '%s\n' "$OUT" | sed -n "s/^ *\"$1\": \"*\([^\",]*\)\"*,*$/\1/p" | head -n 1; }
 
@@ -130,11 +151,14 @@ trap cleanup EXIT
 # --- the main flow, part 1 --------------------------------------------------------------------
 
 t_modules() {
-    for m in vfio vfio_iommu_type1 mdev mtty mdpy mbochs; do
+    for m in vfio vfio_iommu_type1 mdev mtty mdpy mbochs vfio_pci nvme e1000e e1000; do
         [ -d "/sys/module/$m" ] || { DETAIL="module $m is not loaded"; return 1; }
     done
     [ -c /dev/vfio/vfio ] || { DETAIL="/dev/vfio/vfio missing"; return 1; }
-    DETAIL="vfio, vfio_iommu_type1, mdev, mtty, mdpy, mbochs on $(uname -r)"
+    [ "$(pf_attr sriov_totalvfs)" = 2 ] || { DETAIL="$PF sriov_totalvfs is $(pf_attr sriov_totalvfs)"; return 1; }
+    [ -e "$PCI/$NIC/iommu_group" ] || { DETAIL="$NIC has no IOMMU group (intel_iommu=on?)"; return 1; }
+    pci_pristine || return 1
+    DETAIL="vfio, mdev, the samples, vfio-pci, nvme (PF $PF, 2 VFs possible), e1000e, e1000 on $(uname -r); IOMMU on"
 }
 
 t_types() {
@@ -142,9 +166,10 @@ t_types() {
     for t in mtty-1 mtty-2 mdpy-vga mdpy-xga mdpy-hd mbochs-small mbochs-medium mbochs-large; do
         has "$t" || return 1
     done
+    has "PF $PF  $NVME_ID  driver nvme  VFs 0 of 2" || return 1
     expect_rc 0 mdevrun types --json || return 1
-    has '"mbochs-large"' || return 1
-    DETAIL="mtty-1/2, mdpy-vga/xga/hd, mbochs-small/medium/large listed"
+    has '"mbochs-large"' && has '"kind": "sriov-pf"' || return 1
+    DETAIL="mtty-1/2, mdpy-vga/xga/hd, mbochs-small/medium/large listed; SR-IOV PF $PF (0 of 2 VFs)"
 }
 
 UUID= QEMU_PID= START_T=
@@ -159,7 +184,15 @@ t_start() {
     [ -e "$MDEVS/$UUID" ] || { DETAIL="mdev $UUID not in $MDEVS"; return 1; }
     grep -q "sysfsdev=$MDEVS/$UUID" "/proc/$QEMU_PID/cmdline" ||
         { DETAIL="qemu $QEMU_PID does not use $UUID"; return 1; }
-    DETAIL="mdev $UUID (mtty-2) created, qemu pid $QEMU_PID"
+    [ "$(pf_attr sriov_numvfs)" = 2 ] || { DETAIL="sriov_numvfs is $(pf_attr sriov_numvfs), not 2"; return 1; }
+    [ "$(pf_attr sriov_drivers_autoprobe)" = 0 ] || { DETAIL="autoprobe was not turned off"; return 1; }
+    [ "$(drv $VF0)" = vfio-pci ] || { DETAIL="VF $VF0 is on $(drv $VF0)"; return 1; }
+    [ "$(drv $NIC)" = vfio-pci ] || { DETAIL="$NIC is on $(drv $NIC)"; return 1; }
+    for a in $VF0 $NIC; do
+        tr '\0' ' ' <"/proc/$QEMU_PID/cmdline" | grep -q "host=$a" ||
+            { DETAIL="qemu does not get host=$a"; return 1; }
+    done
+    DETAIL="mdev $UUID (mtty-2) created; VFs enabled, $VF0 and $NIC on vfio-pci; qemu pid $QEMU_PID"
 }
 
 t_status() {
@@ -167,9 +200,10 @@ t_status() {
     has '"status": "running"' && has '"attached": true' && has '"present": true' &&
         has '"created_by_mdevrun": true' || return 1
     expect_rc 0 mdevrun status "$NAME" || return 1
+    has "vf0: vf $VF0 (VF 0 of $PF)" && has "nic: pci $NIC" || return 1
     expect_rc 0 mdevrun list || return 1
     has "$NAME" || return 1
-    DETAIL="running, tty0 attached, mdev present and owned"
+    DETAIL="running, tty0 attached, mdev present and owned, slices vf0 and nic shown"
 }
 
 # --- failure cases (no booted guest needed; they run while the main guest boots) ---------------
@@ -298,8 +332,10 @@ t_guest_boot() {
     echo "E2E-TIME guest-boot $GUEST_BOOT"
     list=$(grep MDEVRUN-GUEST-PCI-LIST "$SERIAL")
     echo "E2E-OUT $list"
-    case "$list" in *"=$MTTY_ID"*) ;; *) DETAIL="guest does not list $MTTY_ID"; return 1 ;; esac
-    DETAIL="guest ready ${GUEST_BOOT} s after start, sees mtty $MTTY_ID"
+    for id in $MTTY_ID $NVME_ID $NIC_ID; do
+        case "$list" in *"=$id"*) ;; *) DETAIL="guest does not list $id"; return 1 ;; esac
+    done
+    DETAIL="guest ready ${GUEST_BOOT} s after start, sees mtty $MTTY_ID, the NVMe VF $NVME_ID, the NIC $NIC_ID"
 }
 
 t_unplug() {
@@ -343,9 +379,82 @@ t_stop() {
 t_leftovers() {
     left=$(ls "$MDEVS"; ls /run/mdevrun 2>/dev/null | grep -v '^locks$'; pidof qemu-system-x86_64)
     [ -z "$left" ] || { DETAIL="left behind: $(echo $left)"; return 1; }
+    pci_pristine || return 1
     expect_rc 0 mdevrun list || return 1
     case "$OUT" in *e2e-*) DETAIL="mdevrun list still shows an instance"; return 1 ;; esac
     DETAIL="no mdev, no qemu, no runtime dir"
+}
+
+# --- PCI slices ------------------------------------------------------------------------------
+
+t_nonviable_group() {
+    expect_rc 3 $START "$P/e2e-nonviable.json" || return 1
+    has "shares IOMMU group" && has "$BR_NIC2" && has "driver e1000" || return 1
+    [ "$(drv $BR_NIC)" = e1000 ] && [ "$(override $BR_NIC)" = "(null)" ] ||
+        { DETAIL="$BR_NIC changed: $(drv $BR_NIC), override $(override $BR_NIC)"; return 1; }
+    DETAIL="refused: $(printf '%s' "$OUT" | head -n 1 | cut -c1-160); nothing changed"
+}
+
+t_vf_unplug_plug() {
+    n=$(grep -c "MDEVRUN-GUEST-PCI remove" "$SERIAL")
+    expect_rc 0 mdevrun unplug "$NAME" vf0 --timeout 120 || return 1
+    more_removes() { [ "$(grep -c "MDEVRUN-GUEST-PCI remove" "$SERIAL")" -gt "$n" ]; }
+    wait_for 180 more_removes || { DETAIL="guest did not see the VF go"; return 1; }
+    expect_rc 0 mdevrun status "$NAME" || return 1
+    printf '%s\n' "$OUT" | grep "vf0: vf" | grep -q "attached: no" || { DETAIL="status: $OUT"; return 1; }
+    [ "$(drv $VF0)" = vfio-pci ] || { DETAIL="unplugged VF left vfio-pci"; return 1; }
+    expect_rc 0 mdevrun plug "$NAME" vf0 || return 1
+    # The uevent's PCI_ID is upper case (1B36:0010).
+    wait_for 180 in_serial_i "MDEVRUN-GUEST-PCI add .* $NVME_ID" || { DETAIL="guest did not see $NVME_ID come back"; return 1; }
+    expect_rc 0 mdevrun status "$NAME" || return 1
+    printf '%s\n' "$OUT" | grep "vf0: vf" | grep -q "attached: yes" || { DETAIL="status: $OUT"; return 1; }
+    DETAIL="VF $VF0 unplugged (guest saw it go, VF kept on vfio-pci) and plugged back ($NVME_ID)"
+}
+
+t_slices_restored() {
+    pci_pristine || return 1
+    [ ! -e "$PCI/$VF0" ] || { DETAIL="VF $VF0 still exists"; return 1; }
+    DETAIL="sriov_numvfs 0 and autoprobe 1 again, $NIC back on e1000e, no driver_override left"
+}
+
+t_vf_crash_recovery() {
+    expect_rc 0 $START --detach "$P/e2e-vf-killed.json" || return 1
+    expect_rc 0 mdevrun status e2e-vf-killed --json || return 1
+    pid=$(json_field qemu_pid) sup=$(json_field supervisor_pid)
+    [ "$(drv $VF0)" = vfio-pci ] && [ "$(pf_attr sriov_numvfs)" = 2 ] || { DETAIL="VF not prepared"; return 1; }
+    echo "E2E-CMD kill -9 $sup   # the supervisor of e2e-vf-killed, with a VF attached"
+    kill -9 "$sup"
+    wait_for 30 dead "$pid" || { DETAIL="qemu $pid outlived its supervisor"; return 1; }
+    [ "$(pf_attr sriov_numvfs)" = 2 ] || { DETAIL="numvfs changed before anyone looked"; return 1; }
+    expect_rc 0 mdevrun list || return 1
+    has "cleaned up instance e2e-vf-killed" || return 1
+    pci_pristine || return 1
+    DETAIL="after kill -9 of the supervisor, \`mdevrun list\` put back numvfs 0, autoprobe 1"
+}
+
+t_vf_someone_elses() {
+    # By hand, as an admin would: 2 VFs with autoprobe off (nvme's asynchronous probe of a VF
+    # would race the rebinding), VF 1 on vfio-pci, autoprobe back on.
+    echo 0 >"$PCI/$PF/sriov_drivers_autoprobe"
+    echo 2 >"$PCI/$PF/sriov_numvfs" || { DETAIL="cannot enable VFs by hand"; return 1; }
+    echo 1 >"$PCI/$PF/sriov_drivers_autoprobe"
+    echo vfio-pci >"$PCI/$VF1/driver_override"
+    echo "$VF1" >/sys/bus/pci/drivers_probe
+    [ "$(drv $VF1)" = vfio-pci ] || { DETAIL="could not bind $VF1 to vfio-pci by hand"; return 1; }
+    expect_rc 0 $START --detach "$P/e2e-vf-theirs.json" || return 1
+    expect_rc 0 mdevrun status e2e-vf-theirs || return 1
+    has "vf: vf $VF1" || return 1
+    expect_rc 0 mdevrun stop e2e-vf-theirs --timeout 60 --force || return 1
+    [ "$(pf_attr sriov_numvfs)" = 2 ] || { DETAIL="mdevrun changed numvfs it did not set"; return 1; }
+    [ "$(drv $VF1)" = vfio-pci ] && [ "$(override $VF1)" = vfio-pci ] ||
+        { DETAIL="mdevrun changed $VF1 (now $(drv $VF1), override $(override $VF1))"; return 1; }
+    DETAIL="someone else's VF $VF1 used and left on vfio-pci with numvfs 2"
+}
+undo_someone_elses() {  # by hand again, so leftovers sees the outer VM as it booted
+    if [ "$(drv $VF1)" = vfio-pci ]; then echo "$VF1" >/sys/bus/pci/drivers/vfio-pci/unbind || true; fi
+    if [ -e "$PCI/$VF1" ]; then echo >"$PCI/$VF1/driver_override" || true; fi
+    echo 0 >"$PCI/$PF/sriov_numvfs" 2>/dev/null || true
+    echo 1 >"$PCI/$PF/sriov_drivers_autoprobe" 2>/dev/null || true
 }
 
 # --- run --------------------------------------------------------------------------------------
@@ -362,12 +471,19 @@ step exhaust-mbochs t_exhaust_mbochs; hand_remove_all
 step busy-vfio t_busy_vfio;           kill_raw; hand_remove_all
 step no-gl t_no_gl
 step qemu-killed t_qemu_killed
+step nonviable-group t_nonviable_group
 main_step guest-boot t_guest_boot
 main_step unplug t_unplug
 main_step plug t_plug
 main_step unplug-remove-mdev t_unplug_remove
+main_step vf-unplug-plug t_vf_unplug_plug
 main_step stop t_stop
 cleanup
+step slices-restored t_slices_restored
+step vf-crash-recovery t_vf_crash_recovery
+step vf-someone-elses t_vf_someone_elses
+mdevrun stop --force e2e-vf-theirs >/dev/null 2>&1 || true  # if the step failed midway
+undo_someone_elses
 step leftovers t_leftovers
 
 echo "E2E-DONE passed=$PASSED failed=$FAILED"

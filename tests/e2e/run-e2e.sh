@@ -66,9 +66,20 @@ phases+=("build image|$(since "$t")|cached in .cache/e2e when nothing changed")
 
 # --- 3. boot it and follow the console --------------------------------------------------------
 # -smp 2: multi-threaded TCG gives the inner qemu a vCPU thread of its own; -cpu max: every
-# feature TCG emulates. No IOMMU: the sample drivers' vfio devices need none.
-cmd=(qemu-system-x86_64 -accel tcg -M q35 -cpu max -smp 2 -m 2048
+# feature TCG emulates. The emulated Intel IOMMU (interrupt remapping needs the split irqchip)
+# gives real IOMMU groups to the PCI slices (DESIGN.md §7), at fixed addresses that
+# tests/e2e/mdevrun-e2e.sh names: 0000:00:04.0 an SR-IOV NVMe PF (2 VFs at 00:04.1/.2),
+# 0000:00:05.0 an e1000e alone in its group, and behind the pci-bridge 0000:00:06.0 two e1000s
+# (0000:01:01.0, 0000:01:02.0) that share one group with it: a group mdevrun must refuse.
+cmd=(qemu-system-x86_64 -accel tcg -M q35,kernel-irqchip=split -cpu max -smp 2 -m 2048
      -nodefaults -display none -no-reboot -serial stdio
+     -device intel-iommu,caching-mode=on,intremap=on
+     -device nvme-subsys,id=subsys0
+     -device nvme,serial=e2evf,subsys=subsys0,sriov_max_vfs=2,sriov_vq_flexible=4,sriov_vi_flexible=2,bus=pcie.0,addr=0x4
+     -netdev user,id=n0,restrict=on -device e1000e,netdev=n0,bus=pcie.0,addr=0x5
+     -device pci-bridge,id=br1,chassis_nr=1,bus=pcie.0,addr=0x6
+     -netdev user,id=n1,restrict=on -device e1000,netdev=n1,bus=br1,addr=0x1
+     -netdev user,id=n2,restrict=on -device e1000,netdev=n2,bus=br1,addr=0x2
      -kernel "$img/vmlinux" -initrd "$img/initramfs.cpio" -append "$(cat "$img/cmdline")")
 say "Booting the test VM (qemu TCG, no KVM needed); inside it mdevrun creates real mdevs, starts
    the tiny guest with one, hot-unplugs it and cleans up, then checks the failure cases"

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include "devices/pci_sysfs.hpp"
 #include "mdev_test_support.hpp"
 
 namespace mdevrun::testing {
@@ -67,6 +68,42 @@ TEST_F(CmdTypesTest, AnEmptyHostSaysSoAndPointsToCheck) {
                        "/class/mdev_bus is empty or missing): load a mediated-device driver; run "
                        "`mdevrun check` for details\n");
   EXPECT_EQ(types(" --json").out, "[]\n");
+}
+
+}  // namespace
+}  // namespace mdevrun::testing
+
+namespace mdevrun::testing {
+namespace {
+
+// SR-IOV PFs after the mdev types: each VF with its driver and group, NVIDIA's vGPU types per VF.
+TEST_F(CmdTypesTest, ListsSriovPfsTheirVfsAndNvidiaTypes) {
+  mount(pci_like_config());
+  PciSysfs pci(fake().host());
+  ASSERT_EQ(pci.write_numvfs("0000:41:00.0", 4), 0);
+  ASSERT_EQ(pci.write_vgpu_type("0000:41:00.4", 1148), 0);
+  const auto r = types();
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_NE(r.out.find("SR-IOV physical functions:\n"), std::string::npos) << r.out;
+  EXPECT_NE(
+      r.out.find("PF 0000:03:00.0  1b36:0010  driver nvme  VFs 0 of 2  autoprobe 1\n"
+                 "  no VFs enabled: a \"vf\" or \"nvidia-vgpu\" slice enables them at start\n"),
+      std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("  VF 0  0000:41:00.4  driver nvidia  group "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("vGPU 1148  creatable: 1148 NVIDIA L40S-2Q\n"), std::string::npos) << r.out;
+  const auto j = types(" --json");
+  ASSERT_EQ(j.exit_code, 0);
+  const auto all = nlohmann::json::parse(j.out);
+  bool found = false;
+  for (const auto& e : all) {
+    if (e.value("kind", "") != "sriov-pf" || e["address"] != "0000:41:00.0") continue;
+    found = true;
+    EXPECT_EQ(e["numvfs"], 4);
+    EXPECT_EQ(e["vfs"][0]["vgpu_type"], 1148);
+    EXPECT_EQ(e["vfs"][1]["creatable_vgpu_types"][0]["name"], "NVIDIA L40S-2Q");
+  }
+  EXPECT_TRUE(found) << j.out;
 }
 
 }  // namespace

@@ -1,0 +1,27 @@
+#include "devices/pci_inventory.hpp"
+
+namespace mdevrun {
+
+std::vector<PfReport> list_sriov_pfs(const Host& host) {
+  const PciSysfs pci(host);
+  std::vector<PfReport> out;
+  for (const auto& a : pci.addresses()) {
+    auto f = pci.read(a);
+    if (!f || !f->sriov || f->sriov->totalvfs <= 0) continue;
+    PfReport r{*f, {}};
+    for (const auto& vf : f->sriov->vfs) {
+      auto v = pci.read(vf);
+      if (!v) continue;
+      VfReport vr{*v, std::nullopt, {}};
+      if (v->nvidia_vgpu) {
+        vr.vgpu_type = pci.current_vgpu_type(vf);
+        vr.creatable = pci.creatable_vgpu_types(vf);
+      }
+      r.vfs.push_back(std::move(vr));
+    }
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+}  // namespace mdevrun
