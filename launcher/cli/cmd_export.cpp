@@ -4,6 +4,7 @@
 #include "base/error.hpp"
 #include "cli/command.hpp"
 #include "devices/mdev_ensure.hpp"
+#include "devices/slice_ensure.hpp"
 #include "export/libvirt_export.hpp"
 #include "export/mdevctl_export.hpp"
 #include "os/host.hpp"
@@ -31,10 +32,17 @@ int run_export(const Host& host, const ExportOptions& o) {
   const Profile profile = load_profile(o.profile);
   // Read only: the UUIDs (given or derived) and, for mdevs without a parent, the one start picks.
   auto ensured = ensure_mdevs(host, profile.name, profile.mdevs, EnsureMode::dry_run);
-  if (o.libvirt)
-    std::cout << libvirt_domain_xml(profile, ensured.mdevs, emulator_path(profile.qemu.binary));
-  else
+  if (o.libvirt) {
+    // The VF a start would pick (read only); a whole device is its address.
+    const auto slices = ensure_slices(host, profile.slices, EnsureMode::dry_run);
+    std::cout << libvirt_domain_xml(profile, ensured.mdevs, slices.slices,
+                                    emulator_path(profile.qemu.binary));
+  } else {
+    if (!profile.slices.empty())
+      std::cerr << "mdevrun: note: the profile's " << profile.slices.size()
+                << " PCI slice(s) are not mdevs: mdevctl does not define them\n";
     std::cout << mdevctl_script(ensured.mdevs, !o.manual);
+  }
   return 0;
 }
 

@@ -69,7 +69,10 @@ class SliceEnsurer {
   // What a dry run can say about a slice it could not plan: the argv still shows its place.
   ResolvedSlice placeholder(const SliceSpec& s) {
     ResolvedSlice r{.id = s.id, .mechanism = s.mechanism};
-    r.address = s.mechanism == SliceMechanism::pci ? s.address : s.pf.address.value_or("");
+    // A VF that cannot be planned has no address yet: empty, never the PF's (which would be
+    // passed through whole by whoever used this plan).
+    if (s.mechanism == SliceMechanism::pci) r.address = s.address;
+    r.pf = s.pf.address;
     return r;
   }
 
@@ -174,6 +177,12 @@ class SliceEnsurer {
     for (std::size_t k = 0; k < vfs.size(); ++k) {
       if (s.vf && static_cast<std::size_t>(*s.vf) != k) continue;
       auto v = pci_.read(vfs[k]);
+      if (!v && dry_) {  // VFs not enabled yet: start would enable them and try this one first
+        result_.notes.push_back("slice " + quoted(s.id) + ": would enable the VFs of " +
+                                pf.address + " and set the vGPU type on " + vfs[k] +
+                                " if it is creatable there");
+        return {.id = s.id, .mechanism = s.mechanism, .address = vfs[k], .pf = pf.address};
+      }
       if (!v) continue;
       if (!v->nvidia_vgpu) {
         why_not += "; " + vfs[k] + " has no nvidia/current_vgpu_type (is it bound to nvidia?)";
@@ -203,7 +212,7 @@ class SliceEnsurer {
       if (dry_ && vfs.empty()) {
         result_.notes.push_back("slice " + quoted(s.id) + ": would enable the VFs of " +
                                 pf.address + " and set " + wanted + " on the first free one");
-        return {.id = s.id, .mechanism = s.mechanism, .address = pf.address, .pf = pf.address};
+        return {.id = s.id, .mechanism = s.mechanism, .address = "", .pf = pf.address};
       }
       std::vector<std::string> offered(creatable_anywhere.begin(), creatable_anywhere.end());
       fail(s,

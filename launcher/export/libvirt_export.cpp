@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "base/pci_address.hpp"
 #include "profile/profile_choices.hpp"
 #include "qemu/qemu_cmdline.hpp"
 
@@ -28,8 +29,8 @@ std::string disk_name(std::string_view prefix, int index) {
 class XmlBuilder {
  public:
   XmlBuilder(const Profile& p, const std::vector<ResolvedMdev>& mdevs,
-             const std::filesystem::path& emulator)
-      : p_(p), mdevs_(mdevs), emulator_(emulator) {}
+             const std::vector<ResolvedSlice>& slices, const std::filesystem::path& emulator)
+      : p_(p), mdevs_(mdevs), slices_(slices), emulator_(emulator) {}
 
   std::string build() {
     const bool kvm = p_.machine.accel == "kvm";
@@ -60,6 +61,8 @@ class XmlBuilder {
     line(3, "<model type='none'/>");
     line(2, "</video>");
     for (std::size_t i = 0; i < p_.mdevs.size(); ++i) hostdev(p_.mdevs[i], mdevs_[i]);
+    for (std::size_t i = 0; i < p_.slices.size() && i < slices_.size(); ++i)
+      pci_hostdev(p_.slices[i], slices_[i]);
     line(2, "<memballoon model='none'/>");
     line(1, "</devices>");
     qemu_extras();
@@ -269,6 +272,39 @@ class XmlBuilder {
     line(2, "</hostdev>");
   }
 
+  // A VF or whole device: libvirt's managed='yes' does what mdevrun's pci/vf backends do to the
+  // function itself (detach from its driver, vfio-pci, reattach); enabling VFs and NVIDIA's vGPU
+  // type are not libvirt's, so they are named in comments.
+  void pci_hostdev(const SliceSpec& spec, const ResolvedSlice& slice) {
+    const auto a = normalize_pci_address(slice.address);
+    if (!a) {
+      line(2, comment("slice " + spec.id +
+                      ": no PCI address could be resolved on this host; "
+                      "run the export where the device is"));
+      return;
+    }
+    if (spec.mechanism == SliceMechanism::vf)
+      line(2, comment("slice " + spec.id + ": a VF of " + slice.pf.value_or("its PF") +
+                      "; enable VFs first (echo N > /sys/bus/pci/devices/PF/sriov_numvfs)"));
+    const bool nvidia = spec.mechanism == SliceMechanism::nvidia_vgpu;
+    if (nvidia)
+      line(2, comment("slice " + spec.id +
+                      ": NVIDIA vGPU VF, stays on the nvidia driver; set "
+                      "the type first: echo " +
+                      (spec.vgpu_type_id ? std::to_string(*spec.vgpu_type_id)
+                                         : std::string("TYPE-ID")) +
+                      " > /sys/bus/pci/devices/" + *a + "/nvidia/current_vgpu_type"));
+    line(2, std::string("<hostdev mode='subsystem' type='pci' managed='") +
+                (nvidia ? "no" : "yes") + "'>");
+    line(3, "<source>");
+    line(4, "<address domain='0x" + a->substr(0, 4) + "' bus='0x" + a->substr(5, 2) + "' slot='0x" +
+                a->substr(8, 2) + "' function='0x" + a->substr(11, 1) + "'/>");
+    line(3, "</source>");
+    line(3, "<alias" + attr("name", "ua-" + spec.id) + "/>");
+    if (spec.rombar && !*spec.rombar) line(3, "<rom bar='off'/>");
+    line(2, "</hostdev>");
+  }
+
   void qemu_extras() {
     std::vector<std::string> args;
     for (std::size_t index : nvme_) {
@@ -323,6 +359,7 @@ class XmlBuilder {
 
   const Profile& p_;
   const std::vector<ResolvedMdev>& mdevs_;
+  const std::vector<ResolvedSlice>& slices_;
   const std::filesystem::path& emulator_;
   std::string out_;
   std::vector<std::size_t> nvme_;
@@ -361,7 +398,14 @@ std::string xml_escape(std::string_view text) {
 
 std::string libvirt_domain_xml(const Profile& profile, const std::vector<ResolvedMdev>& mdevs,
                                const std::filesystem::path& emulator) {
-  return XmlBuilder(profile, mdevs, emulator).build();
+  static const std::vector<ResolvedSlice> none;
+  return XmlBuilder(profile, mdevs, none, emulator).build();
+}
+
+std::string libvirt_domain_xml(const Profile& profile, const std::vector<ResolvedMdev>& mdevs,
+                               const std::vector<ResolvedSlice>& slices,
+                               const std::filesystem::path& emulator) {
+  return XmlBuilder(profile, mdevs, slices, emulator).build();
 }
 
 }  // namespace mdevrun

@@ -3,18 +3,19 @@
 // hand it to libvirt (virsh define). Pure: profile and resolved mdevs in, text out.
 //
 // Mapping: machine -> <domain type> (kvm|qemu), <os><type machine>, <cpu>, <memory>, <vcpu>; each
-// mdev -> <hostdev type='mdev' model='vfio-pci'> with display, ramfb and a user alias (rombar and
-// x-igd-opregion via <qemu:override>); display -> <graphics> (libvirt has no gtk: gtk and spice-app
-// become spice with no listener, GL as <gl enable='yes'/>, as the seed does), <video model='none'/>
-// (mdevrun adds no VGA); disks, NICs, firmware, kernel, serial. What libvirt cannot say natively
-// (nvme disks, extra devices, qemu.args) goes to <qemu:commandline>/<qemu:override>; hostfwd is a
-// comment.
+// mdev -> <hostdev type='mdev' model='vfio-pci'>, each VF/PCI slice -> <hostdev type='pci'>, with
+// display, ramfb and a user alias (rombar and x-igd-opregion via <qemu:override>); display ->
+// <graphics> (libvirt has no gtk: gtk and spice-app become spice with no listener, GL as <gl
+// enable='yes'/>, as the seed does), <video model='none'/> (mdevrun adds no VGA); disks, NICs,
+// firmware, kernel, serial. What libvirt cannot say natively (nvme disks, extra devices, qemu.args)
+// goes to <qemu:commandline>/<qemu:override>; hostfwd is a comment.
 
 #include <filesystem>
 #include <string>
 #include <vector>
 
 #include "devices/resolved_mdev.hpp"
+#include "devices/resolved_slice.hpp"
 #include "profile/profile.hpp"
 
 namespace mdevrun {
@@ -22,6 +23,12 @@ namespace mdevrun {
 /// The domain XML. `mdevs` match `profile.mdevs` one to one (their uuid is used); `emulator` is
 /// the absolute path of the qemu binary (libvirt's <emulator>).
 std::string libvirt_domain_xml(const Profile& profile, const std::vector<ResolvedMdev>& mdevs,
+                               const std::filesystem::path& emulator);
+/// With the profile's PCI slices as a dry run resolves them (one per profile.slices): each a
+/// <hostdev type='pci'> (managed='yes' for vf and pci; 'no' for an NVIDIA vGPU VF, which stays
+/// on nvidia), with comments for what libvirt does not do (enabling VFs, the vGPU type).
+std::string libvirt_domain_xml(const Profile& profile, const std::vector<ResolvedMdev>& mdevs,
+                               const std::vector<ResolvedSlice>& slices,
                                const std::filesystem::path& emulator);
 
 /// `text` with &, <, >, ' and " escaped for XML text and attribute values.

@@ -344,3 +344,19 @@ TEST_F(SliceEnsureTest, ANonCreatableNvidiaTypeIsRefused) {
 
 }  // namespace
 }  // namespace mdevrun::testing
+
+namespace mdevrun::testing {
+namespace {
+
+TEST_F(SliceEnsureTest, DryRunOfAnNvidiaTypeNamesTheVfStartWouldTry) {
+  SliceEnsureResult r = ensure_slices(fake().host(), {nvidia_spec("a", "NVIDIA L40S-2Q")},
+                                      EnsureMode::dry_run, options());
+  ASSERT_EQ(r.slices.size(), 1u);
+  EXPECT_EQ(r.slices[0].address, "0000:41:00.4");  // VF 0 by sriov_offset 4
+  EXPECT_EQ(attr(kNvidiaPf, "sriov_numvfs"), "0");
+  ASSERT_EQ(r.notes.size(), 1u);
+  EXPECT_NE(r.notes[0].find("would enable the VFs of 0000:41:00.0"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace mdevrun::testing

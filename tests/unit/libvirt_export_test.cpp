@@ -5,6 +5,7 @@
 
 #include <gmock/gmock.h>
 
+#include "profile/profile_document.hpp"
 #include "profile/profile_loader.hpp"
 
 namespace mdevrun {
@@ -99,6 +100,43 @@ TEST(LibvirtExport, DisplayBackends) {
                         "<listen type='address' address='127.0.0.1'/>"));
   p.display = {DisplayBackend::none, false, std::nullopt, std::nullopt};
   EXPECT_THAT(libvirt_domain_xml(p, m, "/q"), Not(HasSubstr("<graphics")));
+}
+
+}  // namespace
+}  // namespace mdevrun
+
+namespace mdevrun {
+namespace {
+
+TEST(LibvirtExport, PciSlicesArePciHostdevs) {
+  const Profile p = profile_from_document(parse_profile_document(R"({"name": "vm",
+    "slices": [
+      {"id": "vf0", "mechanism": "vf", "pf": "0000:00:02.0", "rombar": false},
+      {"id": "gpu", "mechanism": "pci", "address": "0000:01:00.0"},
+      {"id": "v", "mechanism": "nvidia-vgpu", "vgpu-type": 1148},
+      {"id": "later", "mechanism": "vf", "pf": "0000:05:00.0"}]})",
+                                                                 "vm.json", "/p"));
+  const std::vector<ResolvedSlice> slices = {
+      {.id = "vf0",
+       .mechanism = SliceMechanism::vf,
+       .address = "0000:00:02.1",
+       .pf = "0000:00:02.0"},
+      {.id = "gpu", .mechanism = SliceMechanism::pci, .address = "0000:01:00.0"},
+      {.id = "v", .mechanism = SliceMechanism::nvidia_vgpu, .address = "0000:41:00.4"},
+      {.id = "later", .mechanism = SliceMechanism::vf, .address = ""}};
+  const std::string xml = libvirt_domain_xml(p, {}, slices, "/q");
+  EXPECT_NE(xml.find("<!-- slice vf0: a VF of 0000:00:02.0; enable VFs first"), std::string::npos)
+      << xml;
+  EXPECT_NE(xml.find("<hostdev mode='subsystem' type='pci' managed='yes'>\n      <source>\n"
+                     "        <address domain='0x0000' bus='0x00' slot='0x02' function='0x1'/>\n"
+                     "      </source>\n      <alias name='ua-vf0'/>\n      <rom bar='off'/>\n"),
+            std::string::npos)
+      << xml;
+  EXPECT_NE(xml.find("bus='0x01' slot='0x00' function='0x0'"), std::string::npos);
+  EXPECT_NE(xml.find("echo 1148 > /sys/bus/pci/devices/0000:41:00.4/nvidia/current_vgpu_type"),
+            std::string::npos);
+  EXPECT_NE(xml.find("type='pci' managed='no'"), std::string::npos);
+  EXPECT_NE(xml.find("slice later: no PCI address could be resolved"), std::string::npos);
 }
 
 }  // namespace
