@@ -43,7 +43,7 @@ std::optional<PciId> parse_pci_id(const std::string& text) {
 }
 
 std::string to_string(const PciId& id) {
-  char buf[10];
+  char buf[16];
   std::snprintf(buf, sizeof buf, "%04x:%04x", id.vendor, id.device);
   return buf;
 }

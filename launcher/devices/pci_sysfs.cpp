@@ -75,7 +75,7 @@ std::optional<std::string> vf_address(const std::string& pf, int offset, int str
   const long routing =
       static_cast<long>((bus << 8) | (dev << 3) | fn) + offset + static_cast<long>(k) * stride;
   if (routing < 0 || routing > 0xffff) return std::nullopt;
-  char buf[16];
+  char buf[48];  // GCC sizes the worst case of the format, not the checked range
   std::snprintf(buf, sizeof buf, "%s:%02lx:%02lx.%lx", pf.substr(0, 4).c_str(), routing >> 8,
                 (routing >> 3) & 0x1f, routing & 7);
   return std::string(buf);

@@ -213,7 +213,8 @@ bool sysfs_streq(std::string_view a, std::string_view b) {
 struct Bdf {
   unsigned domain = 0, bus = 0, devfn = 0;
   std::string name() const {
-    char buf[16];
+    // Sized for any unsigned values (GCC checks the worst case), not just valid addresses.
+    char buf[48];
     std::snprintf(buf, sizeof buf, "%04x:%02x:%02x.%u", domain, bus, devfn >> 3, devfn & 7);
     return buf;
   }
