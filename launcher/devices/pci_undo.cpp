@@ -16,9 +16,22 @@ fs::path pci_lock_path(const fs::path& lock_dir, const std::string& address) {
   return lock_dir / ("pci-" + address + ".lock");
 }
 
-namespace {
+std::optional<FileLock> wait_for_pf_lock(const fs::path& lock_dir, const std::string& pf,
+                                         std::chrono::milliseconds timeout) {
+  if (lock_dir.empty()) return std::nullopt;
+  const auto path = pci_lock_path(lock_dir, pf);
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    if (auto lock = FileLock::try_lock(path)) return lock;
+    if (std::chrono::steady_clock::now() >= deadline)
+      throw Error(ExitCode::busy, "PF " + pf + " stays locked by another mdevrun (" +
+                                      path.string() + ") for " + format_seconds(timeout) +
+                                      "; try again");
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
 
-using Clock = std::chrono::steady_clock;
+namespace {
 using K = PciChange::Kind;
 
 class Undoer {
@@ -145,7 +158,7 @@ class Undoer {
   }
 
   void restore_numvfs(const PciChange& c) {
-    auto pf_lock = lock_pf(c.address);
+    auto pf_lock = wait_for_pf_lock(options_.lock_dir, c.address, options_.lock_timeout);
     const auto now = pci_.numvfs(c.address);
     if (!now || std::to_string(*now) != c.after) {
       out_.notes.push_back(c.address + ": sriov_numvfs is " +
@@ -185,20 +198,6 @@ class Undoer {
     check(pci_.write_vgpu_type(c.address, std::stoi(c.before)), c, pci_.vgpu_type_file(c.address),
           c.before);
     out_.done.push_back(c.address + ": vGPU type " + c.after + " cleared");
-  }
-
-  std::optional<FileLock> lock_pf(const std::string& pf) {
-    if (options_.lock_dir.empty()) return std::nullopt;
-    const auto path = pci_lock_path(options_.lock_dir, pf);
-    const auto deadline = Clock::now() + options_.lock_timeout;
-    for (;;) {
-      if (auto l = FileLock::try_lock(path)) return l;
-      if (Clock::now() >= deadline)
-        throw Error(ExitCode::busy, "PF " + pf + " stays locked by another mdevrun (" +
-                                        path.string() + ") for " +
-                                        format_seconds(options_.lock_timeout) + "; try again");
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
   }
 
   PciSysfs pci_;

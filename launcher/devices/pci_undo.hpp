@@ -19,6 +19,7 @@
 #include "base/error.hpp"
 #include "devices/change_log.hpp"
 #include "devices/pci_change.hpp"
+#include "os/file_lock.hpp"
 #include "os/host.hpp"
 
 namespace mdevrun {
@@ -45,5 +46,11 @@ PciUndoOutcome undo_pci_changes(const Host& host, const std::vector<PciChangeRec
 /// locks/pci-<address>.lock
 std::filesystem::path pci_lock_path(const std::filesystem::path& lock_dir,
                                     const std::string& address);
+
+/// Takes a PF's lock (pci_lock_path), waiting up to `timeout` for another launcher that is
+/// enabling or disabling its VFs. None when `lock_dir` is empty (no locking). Throws Error(busy)
+/// naming the PF and the lock file when the wait runs out.
+std::optional<FileLock> wait_for_pf_lock(const std::filesystem::path& lock_dir,
+                                         const std::string& pf, std::chrono::milliseconds timeout);
 
 }  // namespace mdevrun

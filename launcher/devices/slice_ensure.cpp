@@ -102,7 +102,7 @@ class SliceEnsurer {
                   "\"vf\" slice, or disable them (write 0 to sriov_numvfs)");
     need_vfio_driver(s);
     const int group = need_group(s, *f);
-    need_viable_group(s, *f, group, kVfio);
+    need_viable_group(s, *f, group);
     lock_function(s, s.address);
     ResolvedSlice r{.id = s.id, .mechanism = s.mechanism, .address = s.address};
     r.iommu_group = group;
@@ -158,7 +158,7 @@ class SliceEnsurer {
       return r;
     }
     const int group = need_group(s, *chosen);
-    need_viable_group(s, *chosen, group, kVfio);
+    need_viable_group(s, *chosen, group);
     lock_function(s, chosen->address);
     r.iommu_group = group;
     r.exists = true;
@@ -223,7 +223,7 @@ class SliceEnsurer {
            ExitCode::mdev);
     }
     const int group = need_group(s, *chosen);
-    need_viable_group(s, *chosen, group, "nvidia");
+    need_viable_group(s, *chosen, group);
     lock_function(s, chosen->address);
     ResolvedSlice r{.id = s.id, .mechanism = s.mechanism, .address = chosen->address};
     r.pf = pf.address;
@@ -363,8 +363,7 @@ class SliceEnsurer {
   }
 
   // vfio opens a whole group: every other member must be a bridge or one of this profile's own.
-  void need_viable_group(const SliceSpec& s, const PciFunction& f, int group,
-                         const std::string& vfio_driver) {
+  void need_viable_group(const SliceSpec& s, const PciFunction& f, int group) {
     std::vector<std::string> others;
     for (const auto& m : pci_.group_members(group)) {
       if (m == f.address || profile_addresses_.count(m)) continue;
@@ -376,7 +375,6 @@ class SliceEnsurer {
       fail(s, f.address + " shares IOMMU group " + std::to_string(group) + " with " + join(others) +
                   "; vfio needs the whole group: pass those through too (add \"pci\" slices), "
                   "or move the card to a slot with its own group");
-    (void)vfio_driver;
   }
 
   // Whether a function is someone else's: another mdevrun's lock, or a process holding its group.
@@ -421,30 +419,24 @@ class SliceEnsurer {
                path.string() + "): stop that instance first",
            ExitCode::busy);
     result_.locks.push_back(std::move(*lock));
+    locked_.insert(address);
   }
 
   // Held while this slice enables or picks VFs, so two launchers never pick the same VF and a
-  // cleanup never disables VFs another launcher is about to take.
+  // cleanup never disables VFs another launcher is about to take. Journaled like a device lock:
+  // a crash while it is held leaves the file for recovery to drop.
   void lock_pf(const SliceSpec& s, const std::string& pf) {
     if (dry_ || options_.lock_dir.empty()) return;
-    const auto path = pci_lock_path(options_.lock_dir, pf);
-    const auto deadline = Clock::now() + options_.lock_timeout;
-    // Journaled like a device lock: a crash while it is held leaves the file for recovery to drop.
     const std::uint64_t intent =
         options_.log ? options_.log->intend({DeviceChange::Kind::lock_pci, {}, {.address = pf}})
                      : 0;
-    for (;;) {
-      if ((pf_lock_ = FileLock::try_lock(path))) {
-        if (options_.log) options_.log->finish(intent, 0);
-        return;
-      }
-      if (Clock::now() >= deadline)
-        fail(s,
-             "PF " + pf + " stays locked by another mdevrun (" + path.string() + ") for " +
-                 format_seconds(options_.lock_timeout),
-             ExitCode::busy);
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    try {
+      pf_lock_ = wait_for_pf_lock(options_.lock_dir, pf, options_.lock_timeout);
+    } catch (const Error& e) {
+      if (options_.log) options_.log->finish(intent, EWOULDBLOCK);
+      fail(s, e.what(), ExitCode::busy);
     }
+    if (options_.log) options_.log->finish(intent, 0);
   }
 
   // Unbind from the host driver, driver_override=vfio-pci, probe; a function already on vfio-pci
@@ -531,11 +523,7 @@ class SliceEnsurer {
     PciUndoOptions uo;
     uo.lock_dir = options_.lock_dir;
     uo.log = options_.log;
-    for (const auto& l : result_.locks) {
-      const std::string name = l.path().filename().string();  // pci-<address>.lock
-      if (name.rfind("pci-", 0) == 0 && name.size() > 9)
-        uo.own.insert(name.substr(4, name.size() - 9));
-    }
+    uo.own = locked_;
     try {
       (void)undo_pci_changes(host_, result_.changes, uo);
     } catch (...) {
@@ -550,6 +538,7 @@ class SliceEnsurer {
   SliceEnsureResult result_;
   std::set<std::string> profile_addresses_;
   std::optional<FileLock> pf_lock_;
+  std::set<std::string> locked_;  // functions whose locks result_.locks holds
   std::uint64_t local_id_ = 0;
 };
 

@@ -287,6 +287,19 @@ class ProfileBuilder {
     out = *v;
   }
 
+  // An mdev's or slice's "display": a boolean or "on"/"off"/"auto".
+  std::optional<OnOffAuto> display_switch(const json& v, const std::string& ptr) {
+    const json* d = c_.member(v, ptr, "display", false);
+    if (!d) return std::nullopt;
+    if (d->is_boolean()) return d->get<bool>() ? OnOffAuto::on : OnOffAuto::off;
+    if (*d == "on") return OnOffAuto::on;
+    if (*d == "off") return OnOffAuto::off;
+    if (*d == "auto") return OnOffAuto::automatic;
+    c_.error(ptr + "/display",
+             "expected true, false, \"on\", \"off\" or \"auto\", got " + shown(*d));
+    return std::nullopt;
+  }
+
   void machine(const json& m, const std::string& ptr) {
     if (!c_.object(m, ptr, kMachineKeys)) return;
     if (auto t = c_.choice<MachineType>(m, ptr, "type")) p_.machine.type = *t;
@@ -365,20 +378,7 @@ class ProfileBuilder {
                      "\"4dd50f26-ec08-11e8-b838-4bc3356865b6\" (`uuidgen` makes one)");
       }
     }
-    if (const json* d = c_.member(v, ptr, "display", false)) {
-      if (d->is_boolean()) {
-        m.display = d->get<bool>() ? OnOffAuto::on : OnOffAuto::off;
-      } else if (*d == "on") {
-        m.display = OnOffAuto::on;
-      } else if (*d == "off") {
-        m.display = OnOffAuto::off;
-      } else if (*d == "auto") {
-        m.display = OnOffAuto::automatic;
-      } else {
-        c_.error(ptr + "/display",
-                 "expected true, false, \"on\", \"off\" or \"auto\", got " + shown(*d));
-      }
-    }
+    if (auto d = display_switch(v, ptr)) m.display = *d;
     m.rombar = c_.boolean(v, ptr, "rombar");
     m.ramfb = c_.boolean(v, ptr, "ramfb").value_or(false);
     m.x_igd_opregion = c_.boolean(v, ptr, "x-igd-opregion").value_or(false);
@@ -445,20 +445,7 @@ class ProfileBuilder {
       }
     }
     // Display and ramfb need a device that has a vfio display region: mdevs and NVIDIA vGPU.
-    if (const json* d = c_.member(v, ptr, "display", false)) {
-      if (d->is_boolean()) {
-        s.display = d->get<bool>() ? OnOffAuto::on : OnOffAuto::off;
-      } else if (*d == "on") {
-        s.display = OnOffAuto::on;
-      } else if (*d == "off") {
-        s.display = OnOffAuto::off;
-      } else if (*d == "auto") {
-        s.display = OnOffAuto::automatic;
-      } else {
-        c_.error(ptr + "/display",
-                 "expected true, false, \"on\", \"off\" or \"auto\", got " + shown(*d));
-      }
-    }
+    if (auto d = display_switch(v, ptr)) s.display = *d;
     s.ramfb = c_.boolean(v, ptr, "ramfb").value_or(false);
     s.rombar = c_.boolean(v, ptr, "rombar");
     if (s.mechanism == vf && s.display != OnOffAuto::off)
