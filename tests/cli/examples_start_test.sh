@@ -7,7 +7,7 @@
 set -uo pipefail
 mdevrun=$1
 src=$2
-guest=$src/.cache/guest
+guest=${MDEVRUN_GUEST_DIR:?set by ctest: the guest image directory}
 tmp=$(mktemp -d)
 pids=()
 cleanup() {

@@ -60,6 +60,8 @@ ensure_pkgs busybox-static xz-utils cpio gzip file make gcc-12 libc6-dev libelf1
 kernel_tree     # KPKG KPKG_VER KTREE KVER KMODDIR (from lib.sh)
 
 # Inner guest (and, reused, the outer kernel).
+cache_lock e2e     # the modules, the image and the logs under $CACHE/e2e
+cache_lock guest   # held while the guest is copied in, not only while build-guest.sh checks it
 GDIR=$("$HERE/../guest/build-guest.sh" | tail -n1)
 
 # ---------------------------------------------------------------------------

@@ -33,6 +33,8 @@ since() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }'; 
 say() { [ $demo = 0 ] || printf '\n%s== %s%s\n' "$B" "$*" "$N"; }
 phases=()   # "name|seconds|note" for the closing table
 
+cache_lock e2e   # one e2e at a time per cache: the image, the stage dir and the logs are shared
+
 # --- 1. mdevrun -------------------------------------------------------------------------------
 t=$EPOCHREALTIME
 if [ -z "$bin" ]; then
@@ -49,7 +51,7 @@ phases+=("build mdevrun|$(since "$t")|build/release, incremental")
 # The test and its profiles go into the image as /mdevrun/ (the outer /init runs /mdevrun/test.sh).
 say "Building the test VM image: Debian's kernel + vfio/mdev + the sample mdev drivers mtty, mdpy
    and mbochs (built from Debian's linux-source), qemu, a tiny busybox guest, mdevrun and the test
-   (cached in .cache/; the first build downloads ~200 MB of Debian packages)"
+   (cached in $CACHE; the first build downloads ~200 MB of Debian packages)"
 t=$EPOCHREALTIME
 stage=$CACHE/e2e-extra
 rm -rf "$stage"; mkdir -p "$stage"
@@ -62,7 +64,7 @@ else
         { cat "$CACHE/e2e-build.log" >&2; die "image build failed"; }
 fi
 rm -rf "$stage"
-phases+=("build image|$(since "$t")|cached in .cache/e2e when nothing changed")
+phases+=("build image|$(since "$t")|cached in $CACHE/e2e when nothing changed")
 
 # --- 3. boot it and follow the console --------------------------------------------------------
 # -smp 2: multi-threaded TCG gives the inner qemu a vCPU thread of its own; -cpu max: every

@@ -3,7 +3,7 @@
 # ACPI power button). Debian packages only, no internet beyond the apt archive.
 #
 # Usage: tests/guest/build-guest.sh [--force]
-#   env MDEVRUN_CACHE       cache root (default <repo>/.cache)
+#   env MDEVRUN_CACHE       cache root (default ${XDG_CACHE_HOME:-$HOME/.cache}/mdevrun)
 #   env MDEVRUN_KERNEL_PKG  kernel package (default: what linux-image-amd64 depends on)
 #
 # Output ($CACHE/guest/):
@@ -32,6 +32,7 @@ FORCE=0
 [ "${1:-}" = "--force" ] && FORCE=1
 
 OUT=$CACHE/guest
+cache_lock guest
 
 # Kernel command line:
 #   console=ttyS0   serial console (qemu -serial stdio / chardev); the markers go there

@@ -2,17 +2,44 @@
 # Shared helpers for tests/guest/*.sh and tests/e2e/*.sh.
 # Sourced, not executed. Callers run with `set -euo pipefail`.
 #
-# Everything heavy lives under $MDEVRUN_CACHE (default: <repo>/.cache):
+# Everything heavy lives under $MDEVRUN_CACHE (default: ${XDG_CACHE_HOME:-$HOME/.cache}/mdevrun,
+# outside the checkout, so a fresh clone -- every CI run -- reuses what an earlier one built; every
+# entry is keyed by what it was built from, so checkouts at different commits share it safely):
 #   debs/                      downloaded .deb files (apt-get download)
 #   kernel/<pkg>_<ver>/        dpkg -x of the kernel image package (+ modules.dep)
 #   guest/                     tests/guest/build-guest.sh output
 #   e2e/                       tests/e2e/build-image.sh output
 
 MDEVRUN_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-CACHE=${MDEVRUN_CACHE:-$MDEVRUN_ROOT/.cache}
+if [ -n "${MDEVRUN_CACHE:-}" ]; then CACHE=$MDEVRUN_CACHE
+elif [ -n "${XDG_CACHE_HOME:-}" ]; then CACHE=$XDG_CACHE_HOME/mdevrun
+elif [ -n "${HOME:-}" ]; then CACHE=$HOME/.cache/mdevrun
+else CACHE=$MDEVRUN_ROOT/.cache; fi
 
 log() { printf '[%s] %s\n' "${LOG_TAG:-mdevrun-test}" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
+
+# The cache holds kernels, modules and images that are booted as root: it must be ours and
+# writable by nobody else (a file planted there by another user would run in the test VMs).
+mkdir -p "$CACHE" || die "cannot create the cache directory $CACHE (set MDEVRUN_CACHE)"
+[ -O "$CACHE" ] || die "cache directory $CACHE is not owned by $(id -un) (set MDEVRUN_CACHE)"
+case "$(stat -c %A "$CACHE")" in
+    ?????w????|????????w?) die "cache directory $CACHE is writable by others: chmod go-w it" ;;
+esac
+
+# cache_lock NAME: hold $CACHE/NAME.lock (flock) until this shell exits, so that two checkouts
+# sharing the cache never build or use the same entry at once. A child script of the holder
+# inherits the lock (the variable says so) instead of waiting for its own parent.
+cache_lock() {
+    local fd var=MDEVRUN_CACHE_LOCK_$1
+    [ -z "${!var:-}" ] || return 0
+    exec {fd}>"$CACHE/$1.lock"
+    if ! flock -n "$fd"; then
+        log "waiting for $CACHE/$1.lock (another build or test run uses it)"
+        flock "$fd"
+    fi
+    export "$var=$$"
+}
 
 # ensure_pkgs PKG...: install Debian packages that are not installed yet.
 # Idempotent and quiet; runs `apt-get update` only when a package is unknown
