@@ -130,6 +130,87 @@ TEST_F(FaultTest, NoReplyTimesOutAndTheLateReplyIsDroppedNotMisrouted) {
   EXPECT_EQ(server.finish(), "");
 }
 
+// The client keeps one deadline timer armed for the earliest pending deadline: a call with a
+// shorter timeout sent after one with a longer timeout must still time out on its own deadline,
+// and a call sent after others were answered (the timer still armed for their old deadlines)
+// must too.
+TEST_F(FaultTest, EachCallTimesOutOnItsOwnDeadlineWhateverCameBefore) {
+  fault_server server([](fault_connection& c) {
+    c.handshake();
+    auto answered = c.read_message();
+    c.send(fault_connection::reply_to(answered, "first"));
+    for (int i = 0; i < 3; ++i) c.read_message();  // never answered
+    c.wait_closed();
+  });
+  boost::asio::io_context ioc;
+  client cl(ioc, cfg(10s));
+  using clock = std::chrono::steady_clock;
+  std::vector<std::pair<error_code, clock::duration>> results(4);
+  int done = 0;
+  const auto t0 = clock::now();
+  auto record = [&](std::size_t i) {
+    return [&, i](error_code ec, reply) {
+      results[i] = {ec, clock::now() - t0};
+      ++done;
+    };
+  };
+  cl.async_connect(server.path(), [&](error_code ec) {
+    ASSERT_FALSE(ec);
+    cl.async_execute("answered", nullptr, 5s, [&](error_code ec2, reply r) {
+      results[0] = {ec2, clock::now() - t0};
+      EXPECT_EQ(r.value, "first");
+      ++done;
+      // Sent after a reply, while the timer is armed for the answered call's 5 s deadline.
+      cl.async_execute("long", nullptr, 3s, record(1));
+      cl.async_execute("short", nullptr, 200ms, record(2));
+      cl.async_execute("shorter", nullptr, 100ms, record(3));
+    });
+  });
+  ASSERT_TRUE(test::run_until(
+      ioc, [&] { return done == 4; }, 10s));
+  EXPECT_FALSE(results[0].first);
+  EXPECT_EQ(results[1].first, error::timeout);
+  EXPECT_EQ(results[2].first, error::timeout);
+  EXPECT_EQ(results[3].first, error::timeout);
+  EXPECT_LT(results[3].second, results[2].second);
+  EXPECT_LT(results[2].second, 2s) << "the 200 ms call waited for the 3 s one";
+  EXPECT_GE(results[1].second, 3s);
+  cl.close();
+  EXPECT_EQ(server.finish(), "");
+}
+
+// Reply handlers run from the client's own read completion (not posted): one that closes the
+// client must end the other pending calls cleanly, not leave them to a freed session.
+TEST_F(FaultTest, AReplyHandlerThatClosesTheClientEndsTheRest) {
+  fault_server server([](fault_connection& c) {
+    c.handshake();
+    auto a = c.read_message();
+    auto b = c.read_message();
+    c.send(fault_connection::reply_to(a, "a") + fault_connection::reply_to(b, "b"));
+    c.wait_closed();
+  });
+  boost::asio::io_context ioc;
+  client cl(ioc, cfg());
+  std::vector<error_code> results(2);
+  int done = 0;
+  cl.async_connect(server.path(), [&](error_code ec) {
+    ASSERT_FALSE(ec);
+    cl.async_execute("a", nullptr, [&](error_code ec2, reply) {
+      results[0] = ec2;
+      ++done;
+      cl.close();
+    });
+    cl.async_execute("b", nullptr, [&](error_code ec2, reply) {
+      results[1] = ec2;
+      ++done;
+    });
+  });
+  ASSERT_TRUE(test::run_until(ioc, [&] { return done == 2; }));
+  EXPECT_FALSE(results[0]);
+  EXPECT_EQ(results[1], error::cancelled);
+  EXPECT_EQ(server.finish(), "");
+}
+
 TEST_F(FaultTest, DisconnectMidReplyFailsPendingAndLaterCalls) {
   fault_server server([](fault_connection& c) {
     c.handshake();
