@@ -9,6 +9,7 @@
 #include "base/text.hpp"
 #include "devices/pci_errors.hpp"
 #include "devices/pci_group.hpp"
+#include "devices/pci_inventory.hpp"
 #include "devices/pci_sysfs.hpp"
 #include "devices/pci_undo.hpp"
 #include "os/crash_point.hpp"
@@ -267,9 +268,7 @@ class SliceEnsurer {
         continue;
       }
       seen.push_back(describe_function(*f));
-      if (s.pf.vendor_device && to_string(f->id) != *s.pf.vendor_device) continue;
-      if (s.pf.driver && f->driver != *s.pf.driver) continue;
-      if (nvidia && !s.pf.any() && f->id.vendor != 0x10de) continue;
+      if (!pf_matches(*f, s.pf, nvidia)) continue;
       if (f->sriov->totalvfs <= 0) {
         if (s.pf.address) fail(s, a + " offers no VFs (sriov_totalvfs is 0)");
         continue;
