@@ -47,6 +47,7 @@ class SliceEnsurer {
             result_.slices.push_back(ensure(s));
           } catch (const Error& e) {
             result_.notes.push_back(std::string("would fail: ") + e.what());
+            result_.unplanned[s.id] = e.what();
             result_.slices.push_back(placeholder(s));
           }
         } else {
