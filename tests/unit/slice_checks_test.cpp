@@ -9,6 +9,7 @@
 #include <set>
 
 #include "check/host_checks.hpp"
+#include "check_line.hpp"
 #include "pci_tree.hpp"
 #include "temp_dir.hpp"
 
@@ -104,17 +105,8 @@ class SliceChecksTest : public ::testing::Test {
     return run_host_checks(h, &profile_);
   }
 
-  // The one result with id `id`, as its output line.
   std::string line(const std::vector<CheckResult>& results, const std::string& id) {
-    std::vector<CheckResult> found;
-    for (const auto& r : results)
-      if (r.check == id) found.push_back(r);
-    EXPECT_EQ(found.size(), 1u) << "results with id \"" << id << "\" in:\n"
-                                << format_check_lines(results);
-    if (found.size() != 1) return {};
-    std::string text = format_check_lines(found);
-    text.pop_back();
-    return text;
+    return testing::check_line(results, id);
   }
   std::string line(const std::string& id) { return line(run(), id); }
 
