@@ -13,6 +13,8 @@ constexpr const char* kCmdline =
     "the kernel command line (GRUB: GRUB_CMDLINE_LINUX_DEFAULT in /etc/default/grub, then "
     "update-grub or grub2-mkconfig -o /boot/grub2/grub.cfg; systemd-boot: /etc/kernel/cmdline)";
 
+}  // namespace
+
 std::string iommu_fix(const Checker& c) {
   // amd_iommu= has no "on" (kernel-parameters.txt: fullflush, off, force_isolation, ...): the
   // kernel enables AMD-Vi by itself when the firmware exposes it.
@@ -22,8 +24,6 @@ std::string iommu_fix(const Checker& c) {
   return std::string("add intel_iommu=on to ") + kCmdline +
          ", then reboot (enable VT-d in the firmware setup too)";
 }
-
-}  // namespace
 
 void check_cpu_virtualization(Checker& c) {
   const char* id = "cpu-virtualization";
@@ -63,8 +63,9 @@ void check_iommu(Checker& c) {
     return c.add(pass(
         "iommu", "IOMMU",
         "enabled (" + std::to_string(groups) + " IOMMU group" + (groups == 1 ? "" : "s") + ")"));
-  // Vendor vGPU drivers need it (the seed's set-up); the kernel's sample drivers do not.
-  const bool needed = !c.profile || c.i915 || c.nvidia;
+  // Vendor vGPU drivers need it (the seed's set-up), and every PCI slice (vfio-pci on a real
+  // device); the kernel's sample mdev drivers do not.
+  const bool needed = c.iommu_needed();
   c.add(bad(needed ? Verdict::fail : Verdict::warn, "iommu", "IOMMU",
             "not enabled (no IOMMU groups in /sys/kernel/iommu_groups)", iommu_fix(c)));
 }
@@ -78,9 +79,8 @@ void check_kernel_cmdline(Checker& c) {
   const auto w = words(*text);
   if (std::find(w.begin(), w.end(), "intel_iommu=on") != w.end())
     return c.add(pass(id, title, "has intel_iommu=on"));
-  c.add(bad(c.iommu_on ? Verdict::warn
-                       : (!c.profile || c.i915 || c.nvidia ? Verdict::fail : Verdict::warn),
-            id, title, "intel_iommu=on is missing", iommu_fix(c)));
+  c.add(bad(c.iommu_on ? Verdict::warn : (c.iommu_needed() ? Verdict::fail : Verdict::warn), id,
+            title, "intel_iommu=on is missing", iommu_fix(c)));
 }
 
 }  // namespace mdevrun::detail

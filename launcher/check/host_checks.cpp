@@ -43,11 +43,18 @@ std::vector<CheckResult> run_host_checks(const HostView& host, const Profile* pr
     check_iommu(c);
     check_kernel_cmdline(c);
   }
+  if (c.passes_pci_through()) check_interrupt_remapping(c);
   check_modules(c);
+  if (c.gvtg) check_gvtg_igpu(c);  // before i915-gvt: its fix cannot help a newer iGPU
   if (c.i915) check_i915_gvt(c);
   if (c.nvidia) check_nvidia_vgpu(c);
   check_mdev_parents(c);
   if (profile) check_profile_mdevs(c);
+  if (c.has_slices()) {
+    check_vfio_pci_driver(c);
+    check_nvidia_vfs(c);
+    check_slices(c);
+  }
   if (c.needs_vfio()) check_vfio_nodes(c);
   check_memlock(c);
   check_qemu(c);

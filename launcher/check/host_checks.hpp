@@ -38,11 +38,13 @@ struct HostView {
 };
 
 /// Every check, in a fixed order: the profile's files (check_profile_files), CPU virtualization,
-/// /dev/kvm, IOMMU, kernel command line, vfio and mdev modules, vendor drivers (i915 GVT-g, NVIDIA
-/// vGPU) for the profile's types, mdev parents, the profile's mdevs (type, free instance, or
-/// existing device), /dev/vfio nodes, RLIMIT_MEMLOCK, qemu (version, vfio-pci properties, display
-/// backend) and GL. Without a profile only what does not depend on one. `profile` mdevs without a
-/// uuid get the derived one.
+/// /dev/kvm, IOMMU, kernel command line, interrupt remapping (with PCI slices), vfio and mdev
+/// modules, vendor drivers (GVT-g on a new iGPU, i915 GVT-g, NVIDIA vGPU) for the profile's types,
+/// mdev parents, the profile's mdevs (type, free instance, or existing device), the PCI slices
+/// (vfio-pci, NVIDIA VFs, per slice its PF, a dry run of ensure_slices and its IOMMU group),
+/// /dev/vfio nodes, RLIMIT_MEMLOCK, qemu (version, vfio-pci properties, display backend) and GL.
+/// Without a profile only what does not depend on one. `profile` mdevs without a uuid get the
+/// derived one.
 std::vector<CheckResult> run_host_checks(const HostView& host, const Profile* profile);
 
 /// Major, minor and micro from `qemu --version` output ("QEMU emulator version 7.2.22 (...)").

@@ -22,14 +22,11 @@ int run_check(const Host& host, const CheckOptions& o) {
   std::vector<CheckResult> results;
   if (!o.profile.empty()) {
     profile = load_profile(o.profile);
-    const auto n = profile->mdevs.size();
+    const auto n = profile->mdevs.size(), k = profile->slices.size();
+    std::string counted = std::to_string(n) + " mdev" + (n == 1 ? "" : "s");
+    if (k > 0) counted += ", " + std::to_string(k) + " slice" + (k == 1 ? "" : "s");
     results.push_back(
-        {Verdict::pass,
-         "profile",
-         "profile",
-         o.profile + " is valid (" + std::to_string(n) + " mdev" + (n == 1 ? "" : "s") + ")",
-         {},
-         {}});
+        {Verdict::pass, "profile", "profile", o.profile + " is valid (" + counted + ")", {}, {}});
   }
   const auto checks = run_host_checks(HostView::of(host), profile ? &*profile : nullptr);
   results.insert(results.end(), checks.begin(), checks.end());
@@ -44,8 +41,9 @@ int run_check(const Host& host, const CheckOptions& o) {
 
 void add_check(CLI::App& app, Action& action) {
   auto o = std::make_shared<CheckOptions>();
-  auto* sub = app.add_subcommand(
-      "check", "Check the host (and a profile) can run mdev VMs: PASS / WARN / FAIL with fixes");
+  auto* sub = app.add_subcommand("check",
+                                 "Check the host (and a profile) can run mdev and PCI-slice VMs: "
+                                 "PASS / WARN / FAIL with fixes");
   sub->add_option("profile", o->profile, "Guest profile (JSON)");
   sub->add_flag("--json", o->json, "Print the results as JSON");
   sub->callback([o, &action] { action = [o](const Host& host) { return run_check(host, *o); }; });

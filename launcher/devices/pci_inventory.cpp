@@ -24,4 +24,11 @@ std::vector<PfReport> list_sriov_pfs(const Host& host) {
   return out;
 }
 
+bool pf_matches(const PciFunction& f, const PfSelector& pf, bool nvidia) {
+  if (pf.address && f.address != *pf.address) return false;
+  if (pf.vendor_device && to_string(f.id) != *pf.vendor_device) return false;
+  if (pf.driver && f.driver != *pf.driver) return false;
+  return pf.any() || !nvidia || f.id.vendor == 0x10de;
+}
+
 }  // namespace mdevrun

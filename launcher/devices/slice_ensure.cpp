@@ -8,6 +8,8 @@
 #include "base/error.hpp"
 #include "base/text.hpp"
 #include "devices/pci_errors.hpp"
+#include "devices/pci_group.hpp"
+#include "devices/pci_inventory.hpp"
 #include "devices/pci_sysfs.hpp"
 #include "devices/pci_undo.hpp"
 #include "os/crash_point.hpp"
@@ -31,19 +33,13 @@ std::string quoted(const std::string& s) {
   throw Error(code, "slice " + quoted(s.id) + ": " + what);
 }
 
-std::string describe(const PciFunction& f) {
-  return f.address + " (" + to_string(f.id) + ", " +
-         (f.driver ? "driver " + *f.driver : std::string("no driver")) + ")";
-}
-
 class SliceEnsurer {
  public:
   SliceEnsurer(const Host& host, EnsureMode mode, const SliceEnsureOptions& options)
       : host_(host), pci_(host), dry_(mode == EnsureMode::dry_run), options_(options) {}
 
   SliceEnsureResult run(const std::vector<SliceSpec>& specs) {
-    for (const auto& s : specs)
-      if (s.mechanism == SliceMechanism::pci) profile_addresses_.insert(s.address);
+    profile_addresses_ = whole_device_addresses(specs);
     try {
       for (const auto& s : specs) {
         if (dry_) {
@@ -51,6 +47,7 @@ class SliceEnsurer {
             result_.slices.push_back(ensure(s));
           } catch (const Error& e) {
             result_.notes.push_back(std::string("would fail: ") + e.what());
+            result_.unplanned[s.id] = e.what();
             result_.slices.push_back(placeholder(s));
           }
         } else {
@@ -271,10 +268,8 @@ class SliceEnsurer {
                                  : std::string("")));
         continue;
       }
-      seen.push_back(describe(*f));
-      if (s.pf.vendor_device && to_string(f->id) != *s.pf.vendor_device) continue;
-      if (s.pf.driver && f->driver != *s.pf.driver) continue;
-      if (nvidia && !s.pf.any() && f->id.vendor != 0x10de) continue;
+      seen.push_back(describe_function(*f));
+      if (!pf_matches(*f, s.pf, nvidia)) continue;
       if (f->sriov->totalvfs <= 0) {
         if (s.pf.address) fail(s, a + " offers no VFs (sriov_totalvfs is 0)");
         continue;
@@ -362,15 +357,11 @@ class SliceEnsurer {
     return *f.iommu_group;
   }
 
-  // vfio opens a whole group: every other member must be a bridge or one of this profile's own.
+  // vfio opens a whole group: the rule is devices/pci_group's, which check reports by too.
   void need_viable_group(const SliceSpec& s, const PciFunction& f, int group) {
     std::vector<std::string> others;
-    for (const auto& m : pci_.group_members(group)) {
-      if (m == f.address || profile_addresses_.count(m)) continue;
-      const auto o = pci_.read(m);
-      if (!o || o->is_bridge()) continue;
-      others.push_back(describe(*o));
-    }
+    for (const auto& o : group_blockers(pci_, group, f.address, profile_addresses_))
+      others.push_back(describe_function(o));
     if (!others.empty())
       fail(s, f.address + " shares IOMMU group " + std::to_string(group) + " with " + join(others) +
                   "; vfio needs the whole group: pass those through too (add \"pci\" slices), "
@@ -452,7 +443,7 @@ class SliceEnsurer {
       return;
     }
     if (dry_) {
-      result_.notes.push_back("slice " + quoted(s.id) + ": would take " + describe(f) +
+      result_.notes.push_back("slice " + quoted(s.id) + ": would take " + describe_function(f) +
                               " and bind it to vfio-pci");
       r.driver = kVfio;
       return;

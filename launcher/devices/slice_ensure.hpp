@@ -18,6 +18,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -44,6 +45,10 @@ struct SliceEnsureResult {
   std::vector<FileLock> locks;           ///< per-function locks: keep them while the VM runs
   std::vector<PciChangeRecord> changes;  ///< what this call changed, in order (ids from the log)
   std::vector<std::string> notes;        ///< dry run: one line per slice, for stderr
+  /// Dry run: the slices it could not plan, by id, with the error start would fail with (their
+  /// entry in `slices` is a placeholder that only keeps the argv's shape). check and export tell
+  /// a plan from a placeholder by this, not by the notes' wording.
+  std::map<std::string, std::string> unplanned;
 };
 
 SliceEnsureResult ensure_slices(const Host& host, const std::vector<SliceSpec>& specs,

@@ -27,6 +27,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "pci_tree.hpp"
 #include "run_command.hpp"
 #include "temp_dir.hpp"
 
@@ -195,8 +196,9 @@ class LibvirtExportTest : public ::testing::Test {
 
   // mdevrun's export for `file`, written into the daemons' folder. With `rendernode`, GL gets
   // that node: a profile's gtk GL has none, and libvirt without one looks for a real GPU.
-  fs::path exported(const fs::path& file, bool rendernode = false) {
-    auto xml = run_shell(std::string(MDEVRUN_BIN) + " export " + file.string() + " --libvirt");
+  // `env` prefixes the command ("env MDEVRUN_SYSFS_ROOT=... ").
+  fs::path exported(const fs::path& file, bool rendernode = false, const std::string& env = "") {
+    auto xml = run_shell(env + MDEVRUN_BIN + " export " + file.string() + " --libvirt");
     EXPECT_EQ(xml.exit_code, 0);
     const std::string gl = "<gl enable='yes'/>";
     if (const auto at = xml.out.find(gl); rendernode && at != std::string::npos)
@@ -206,31 +208,40 @@ class LibvirtExportTest : public ::testing::Test {
     return out;
   }
 
-  // The mdev's -device option in mdevrun's own argv (`start --dry-run --json`).
-  Props mdevrun_vfio(const fs::path& file) {
-    const auto argv = run_shell(std::string(MDEVRUN_BIN) + " start --dry-run --json " +
-                                file.string() + " 2>/dev/null");
+  // The vfio devices' -device options in mdevrun's own argv (`start --dry-run --json`).
+  std::vector<Props> mdevrun_vfio_all(const fs::path& file, const std::string& env = "") {
+    const auto argv =
+        run_shell(env + MDEVRUN_BIN + " start --dry-run --json " + file.string() + " 2>/dev/null");
     EXPECT_EQ(argv.exit_code, 0);
+    std::vector<Props> out;
     for (const auto& arg : json::parse(argv.out))
       if (arg.get<std::string>().rfind("vfio-pci", 0) == 0)
-        return from_mdevrun_option(arg.get<std::string>());
-    ADD_FAILURE() << "no vfio-pci device in " << argv.out;
-    return {};
+        out.push_back(from_mdevrun_option(arg.get<std::string>()));
+    if (out.empty()) ADD_FAILURE() << "no vfio-pci device in " << argv.out;
+    return out;
+  }
+  Props mdevrun_vfio(const fs::path& file) {
+    auto all = mdevrun_vfio_all(file);
+    return all.empty() ? Props{} : all.front();
   }
 
-  // The vfio device in libvirt's qemu argv for the XML.
-  Props libvirt_vfio(const fs::path& xml) {
+  // The vfio devices in libvirt's qemu argv for the XML.
+  std::vector<Props> libvirt_vfio_all(const fs::path& xml) {
     const auto argv = run_shell("env LIBVIRT_AUTOSTART=0 virsh -q -c '" + daemons_->uri() +
                                 "' domxml-to-native qemu-argv " + xml.string());
     EXPECT_EQ(argv.exit_code, 0) << argv.out;
     // -device '{"driver":"vfio-pci",...}' (JSON in single quotes; it holds no single quote)
     static const std::regex device(R"(-device '(\{"driver":"vfio-pci[^']*\})')");
-    std::smatch m;
-    if (!std::regex_search(argv.out, m, device)) {
-      ADD_FAILURE() << "no vfio-pci device in libvirt's argv: " << argv.out;
-      return {};
-    }
-    return from_libvirt_json(json::parse(m[1].str()));
+    std::vector<Props> out;
+    for (auto it = std::sregex_iterator(argv.out.begin(), argv.out.end(), device);
+         it != std::sregex_iterator(); ++it)
+      out.push_back(from_libvirt_json(json::parse((*it)[1].str())));
+    if (out.empty()) ADD_FAILURE() << "no vfio-pci device in libvirt's argv: " << argv.out;
+    return out;
+  }
+  Props libvirt_vfio(const fs::path& xml) {
+    auto all = libvirt_vfio_all(xml);
+    return all.empty() ? Props{} : all.front();
   }
 
   void expect_same_vfio_device(const std::string& name) {
@@ -260,6 +271,43 @@ TEST_F(LibvirtExportTest, RamfbUsesTheNoHotplugDevice) {
 
 TEST_F(LibvirtExportTest, EglHeadless) {
   expect_same_vfio_device("gvtg-egl-headless.json");
+}
+
+// VF and whole-device slices: <hostdev type='pci'> for the functions a dry run resolves on a plain
+// sysfs-shaped tree (an SR-IOV NVMe with one VF enabled, an e1000e, as in the e2e's outer VM),
+// which libvirt's schema accepts and libvirt turns into the same vfio-pci devices (host, rombar)
+// mdevrun's own argv has.
+TEST_F(LibvirtExportTest, VfAndPciSlicesBecomePciHostdevs) {
+  mdevrun::testing::TempDir tmp;
+  mdevrun::testing::PciTree tree(tmp.path() / "sys");
+  tree.driver("vfio-pci");
+  tree.add({.address = "0000:00:04.0",
+            .vendor = "0x1b36",
+            .device = "0x0010",
+            .class_code = "0x010802",
+            .driver = "nvme",
+            .iommu_group = 4});
+  tree.sriov("0000:00:04.0", 2, {"0000:00:04.1"}, false, 1, 1, std::nullopt, 6);
+  tree.add({.address = "0000:00:05.0",
+            .vendor = "0x8086",
+            .device = "0x10d3",
+            .driver = "e1000e",
+            .iommu_group = 5});
+  const std::string env = "env MDEVRUN_SYSFS_ROOT=" + tree.sys().string() + " ";
+  const fs::path file = profile("pci-and-vf.json");
+  const fs::path xml = exported(file, false, env);
+  const auto valid = run_shell("virt-xml-validate " + xml.string() + " domain");
+  EXPECT_EQ(valid.exit_code, 0) << valid.out;
+  std::map<std::string, Props> ours, theirs;
+  for (auto& p : mdevrun_vfio_all(file, env))
+    ours["ua-" + p["id"]] = only(p, {"driver", "host", "rombar"});
+  for (auto& p : libvirt_vfio_all(xml)) theirs[p["id"]] = only(p, {"driver", "host", "rombar"});
+  EXPECT_EQ(theirs, ours);
+  ASSERT_EQ(ours.count("ua-vf0"), 1u);
+  ASSERT_EQ(ours.count("ua-nic0"), 1u);
+  EXPECT_EQ(ours.at("ua-vf0"),
+            (Props{{"driver", "vfio-pci"}, {"host", "0000:00:04.1"}, {"rombar", "0"}}));
+  EXPECT_EQ(ours.at("ua-nic0"), (Props{{"driver", "vfio-pci"}, {"host", "0000:00:05.0"}}));
 }
 
 // Every example profile and the every-option CLI profile give XML that libvirt's schema accepts.

@@ -10,6 +10,7 @@
 #include <set>
 
 #include "check/host_checks.hpp"
+#include "check_line.hpp"
 #include "devices/mdev_ensure.hpp"
 #include "mdev_test_support.hpp"
 
@@ -115,18 +116,8 @@ class HostChecksTest : public FuseTest {
     return run_host_checks(view(), with_profile ? &profile_ : nullptr);
   }
 
-  // The one result with the stable id `id` (fails the test when there is not exactly one),
-  // formatted as its output line.
   std::string line(const std::vector<CheckResult>& results, const std::string& id) {
-    std::vector<CheckResult> found;
-    for (const auto& r : results)
-      if (r.check == id) found.push_back(r);
-    EXPECT_EQ(found.size(), 1u) << "results with id \"" << id << "\" in:\n"
-                                << format_check_lines(results);
-    if (found.size() != 1) return {};
-    std::string text = format_check_lines(found);
-    text.pop_back();
-    return text;
+    return testing::check_line(results, id);
   }
 
   void create_gpu() {

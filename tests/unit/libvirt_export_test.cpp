@@ -127,7 +127,8 @@ TEST(LibvirtExport, PciSlicesArePciHostdevs) {
   const std::string xml = libvirt_domain_xml(p, {}, slices, "/q");
   EXPECT_NE(xml.find("<!-- slice vf0: a VF of 0000:00:02.0; enable VFs first"), std::string::npos)
       << xml;
-  EXPECT_NE(xml.find("<hostdev mode='subsystem' type='pci' managed='yes'>\n      <source>\n"
+  EXPECT_NE(xml.find("<hostdev mode='subsystem' type='pci' managed='yes'>\n"
+                     "      <driver name='vfio'/>\n      <source>\n"
                      "        <address domain='0x0000' bus='0x00' slot='0x02' function='0x1'/>\n"
                      "      </source>\n      <alias name='ua-vf0'/>\n      <rom bar='off'/>\n"),
             std::string::npos)

@@ -25,6 +25,7 @@ Checker::Checker(const HostView& host, const Profile* profile) : host(host), pro
     for (const auto& m : profile->mdevs) {
       if (m.type.starts_with("i915-")) i915 = true;
       if (m.type.starts_with("nvidia-")) nvidia = true;
+      if (m.type.starts_with("i915-GVTg")) gvtg = true;
     }
 }
 
@@ -44,8 +45,24 @@ bool Checker::needs_mdev() const {
 }
 
 bool Checker::needs_vfio() const {
-  return needs_mdev() || std::any_of(profile->devices.begin(), profile->devices.end(),
-                                     [](auto& d) { return d.driver.starts_with("vfio-pci"); });
+  return needs_mdev() || has_slices() ||
+         std::any_of(profile->devices.begin(), profile->devices.end(),
+                     [](auto& d) { return d.driver.starts_with("vfio-pci"); });
+}
+
+bool Checker::has_slices() const {
+  return profile && !profile->slices.empty();
+}
+
+bool Checker::passes_pci_through() const {
+  return has_slices() ||
+         (profile && std::any_of(profile->devices.begin(), profile->devices.end(), [](auto& d) {
+            return d.driver.starts_with("vfio-pci") && d.properties.count("host");
+          }));
+}
+
+bool Checker::iommu_needed() const {
+  return !profile || i915 || nvidia || has_slices();
 }
 
 bool Checker::module_loaded(const std::string& name) const {

@@ -31,6 +31,7 @@ struct Checker {
   std::set<std::string> cpu_flags;    ///< /proc/cpuinfo "flags"
   std::string cpu_vendor;             ///< /proc/cpuinfo "vendor_id"
   bool i915 = false, nvidia = false;  ///< the profile has an i915-* / nvidia-* mdev type
+  bool gvtg = false;                  ///< the profile has an i915-GVTg* mdev type
   bool iommu_on = false;              ///< found by check_iommu, for check_kernel_cmdline
   /// Found by check_profile_mdevs, for check_vfio_nodes: (spec id, device) of the mdevs that
   /// exist, and the spec ids of those start would create.
@@ -44,6 +45,13 @@ struct Checker {
   bool needs_kvm() const;
   bool needs_mdev() const;
   bool needs_vfio() const;
+  /// The profile has PCI slices (vf, nvidia-vgpu, pci).
+  bool has_slices() const;
+  /// The profile gives qemu a real PCI function (a slice, or a vfio-pci "devices" entry with
+  /// host=): interrupt remapping matters.
+  bool passes_pci_through() const;
+  /// A missing IOMMU fails (not warns): no profile, vendor vGPU mdevs, or slices.
+  bool iommu_needed() const;
   bool module_loaded(const std::string& name) const;
   /// Problems that only matter with KVM are warnings for a tcg profile.
   Verdict kvm_verdict() const;
@@ -69,6 +77,8 @@ void check_cpu_virtualization(Checker& c);
 void check_kvm_node(Checker& c);
 void check_iommu(Checker& c);
 void check_kernel_cmdline(Checker& c);
+/// The IOMMU fix for this CPU's vendor (intel_iommu=on, or AMD-Vi in the firmware).
+std::string iommu_fix(const Checker& c);
 
 // module_checks.cpp: vfio and mdev modules, then the vendor drivers the profile's types need.
 void check_modules(Checker& c);
@@ -79,6 +89,15 @@ void check_nvidia_vgpu(Checker& c);
 void check_mdev_parents(Checker& c);
 void check_profile_mdevs(Checker& c);
 void check_vfio_nodes(Checker& c);
+
+// slice_checks.cpp: what PCI slices need: interrupt remapping, the vfio-pci driver, an Intel
+// iGPU without GVT-g behind a GVT-g profile, NVIDIA VFs, and per slice its PF, the function start
+// would use (a dry run of ensure_slices) and its IOMMU group.
+void check_interrupt_remapping(Checker& c);
+void check_gvtg_igpu(Checker& c);
+void check_vfio_pci_driver(Checker& c);
+void check_nvidia_vfs(Checker& c);
+void check_slices(Checker& c);
 
 // limit_checks.cpp: RLIMIT_MEMLOCK.
 void check_memlock(Checker& c);
