@@ -1171,6 +1171,25 @@ TEST_F(Multiplexer, SupervisorVerbsAreQmpCommands) {
   expect_nothing_left();
 }
 
+// A supervisor that is alive but does not answer (here: stopped) is named, with where to look.
+TEST_F(Multiplexer, ASilentSupervisorIsSaidSoInOneLine) {
+  start_detached();
+  const auto state = load_state(dir_ / "run/lc/state.json");
+  ASSERT_TRUE(state && state->supervisor_pid);
+  ::kill(*state->supervisor_pid, SIGSTOP);
+  const CliRun s = mdevrun({"status", "lc"});
+  ::kill(*state->supervisor_pid, SIGCONT);
+  EXPECT_EQ(s.status, static_cast<int>(ExitCode::timeout)) << s.out;
+  EXPECT_EQ(std::count(s.out.begin(), s.out.end(), '\n'), 1) << s.out;
+  EXPECT_NE(s.out.find("mdevrun: the supervisor of lc (pid " +
+                       std::to_string(*state->supervisor_pid) + ") does not answer on "),
+            std::string::npos)
+      << s.out;
+  EXPECT_NE(s.out.find("`mdevrun list` cleans up"), std::string::npos) << s.out;
+  EXPECT_EQ(mdevrun({"stop", "--force", "lc"}).status, 0);
+  expect_nothing_left();
+}
+
 // The worst case: with a client on the monitor, `stop` gave up on it and SIGTERMed the
 // guest. Now the supervisor powers it down, and the other client sees it happen.
 TEST_F(Multiplexer, StopWithAnEventsClientConnectedPowersTheGuestDown) {
