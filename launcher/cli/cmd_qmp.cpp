@@ -5,6 +5,7 @@
 #include <chrono>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "base/error.hpp"
@@ -19,18 +20,35 @@ namespace {
 
 using std::chrono::milliseconds;
 
-/// Which monitor a command talks to: --socket PATH, or a running instance's NAME (its monitor for
-/// CLI clients). resolve_socket() is the one place that turns either into a path.
+/// Which monitor a command talks to: --socket PATH, or a running instance's NAME (its
+/// supervisor's socket). connect_target() is the one place that turns either into a connection.
 struct MonitorTarget {
   std::string socket;
   std::string name;
 };
 
-std::string resolve_socket(const Host& host, const MonitorTarget& target) {
-  if (!target.socket.empty()) return target.socket;
+/// Resolves the target before the caller's deadline starts to count for the connect.
+struct ResolvedTarget {
+  std::optional<RunningInstance> instance;
+  std::string socket;
+};
+
+ResolvedTarget resolve_target(const Host& host, const MonitorTarget& target) {
+  if (!target.socket.empty()) return {std::nullopt, target.socket};
   if (target.name.empty())
     throw Error(ExitCode::usage, "name a running instance or give --socket PATH");
-  return find_running_instance(host, target.name).cli_socket.string();
+  RunningInstance found = find_running_instance(host, target.name);
+  std::string socket = found.socket.string();
+  return {std::move(found), std::move(socket)};
+}
+
+void connect_target(qmp::blocking_client& monitor, const ResolvedTarget& target,
+                    milliseconds timeout) {
+  if (target.instance) return connect_to_supervisor(monitor, *target.instance, timeout);
+  translating_qmp_errors([&] {
+    monitor.connect(target.socket, timeout);
+    return 0;
+  });
 }
 
 void add_target_options(CLI::App& sub, MonitorTarget& target) {
@@ -97,10 +115,10 @@ int run_qmp(const Host& host, QmpOptions opts) {
       throw Error(ExitCode::usage, "ARGS-JSON must be a JSON object: " + opts.args_json);
   }
   const auto deadline = std::chrono::steady_clock::now() + to_ms(opts.timeout_s);
-  const std::string path = resolve_socket(host, opts.target);
+  const ResolvedTarget target = resolve_target(host, opts.target);
+  qmp::blocking_client monitor(make_config(opts.debug));
+  connect_target(monitor, target, remaining(deadline));
   return translating_qmp_errors([&] {
-    qmp::blocking_client monitor(make_config(opts.debug));
-    monitor.connect(path, remaining(deadline));
     qmp::reply r = monitor.execute(opts.command, args, remaining(deadline));
     if (r.error) throw Error(ExitCode::qmp_error, r.error->to_string());
     std::cout << r.value.dump(2, ' ', false, qmp::json::error_handler_t::replace) << '\n';
@@ -114,12 +132,13 @@ int run_events(const Host& host, EventsOptions opts) {
     throw Error(ExitCode::usage, "usage: mdevrun events (NAME | --socket PATH) [--until EVENT]");
   const bool bounded = opts.timeout_s > 0;
   const auto deadline = std::chrono::steady_clock::now() + to_ms(opts.timeout_s);
-  const std::string path = resolve_socket(host, opts.target);
+  const ResolvedTarget target = resolve_target(host, opts.target);
+  qmp::blocking_client monitor(make_config(opts.debug));
+  auto events = monitor.listen({});  // before connecting: not even the first event is missed
+  connect_target(
+      monitor, target,
+      bounded ? remaining(deadline) : monitor.async_client().get_config().connect_timeout);
   return translating_qmp_errors([&] {
-    qmp::blocking_client monitor(make_config(opts.debug));
-    auto events = monitor.listen({});  // before connecting: not even the first event is missed
-    monitor.connect(
-        path, bounded ? remaining(deadline) : monitor.async_client().get_config().connect_timeout);
     for (;;) {
       std::optional<qmp::event> e;
       try {

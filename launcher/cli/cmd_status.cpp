@@ -4,9 +4,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/error.hpp"
 #include "cli/command.hpp"
 #include "instance/instance_monitor.hpp"
-#include "instance/instance_status.hpp"
 #include "instance/qmp_exit_code.hpp"
 
 namespace mdevrun::cli {
@@ -26,8 +26,13 @@ std::string uptime_text(std::int64_t seconds) {
 
 int run_status(const Host& host, const StatusOptions& o) {
   InstanceMonitor m = connect_instance(host, o.target, 5s);
+  // The supervisor composes it (instance/instance_status): the same answer any QMP client gets.
+  const nlohmann::json out = translating_qmp_errors([&] {
+    const qmp::reply r = m.qmp->execute("query-mdevrun");
+    if (r.error) throw Error(ExitCode::qmp_error, r.error->to_string());
+    return r.value;
+  });
   const std::string& name = m.state.name;
-  const nlohmann::json out = translating_qmp_errors([&] { return instance_status(m); });
 
   if (o.json) {
     std::cout << out.dump(2) << "\n";

@@ -12,20 +12,31 @@ RunningInstance find_running_instance(const Host& host, const std::string& name_
   const std::string name = instance_name_from_arg(name_or_profile);
   RuntimeDir runtime = RuntimeDir::of(host);
   InstanceState state = running_instance_state(host, name);
-  std::filesystem::path socket = runtime.qmp_cli_socket(name);
+  std::filesystem::path socket = runtime.monitor_socket(name);
   return {std::move(runtime), std::move(state), std::move(socket)};
+}
+
+void connect_to_supervisor(qmp::blocking_client& client, const RunningInstance& instance,
+                           std::chrono::milliseconds timeout) {
+  try {
+    client.connect(instance.socket.string(), timeout);
+  } catch (const qmp::system_error& e) {
+    const std::string pid = instance.state.supervisor_pid
+                                ? " (pid " + std::to_string(*instance.state.supervisor_pid) + ")"
+                                : "";
+    throw Error(exit_code_for(e.code()), "the supervisor of " + instance.state.name + pid +
+                                             " does not answer on " + instance.socket.string() +
+                                             " (" + e.what() +
+                                             "); if it died, `mdevrun list` cleans up");
+  }
 }
 
 InstanceMonitor connect_instance(const Host& host, const std::string& name_or_profile,
                                  std::chrono::milliseconds timeout) {
   RunningInstance found = find_running_instance(host, name_or_profile);
-  InstanceMonitor m{std::move(found.runtime), host, std::move(found.state),
-                    std::make_unique<qmp::blocking_client>()};
-  translating_qmp_errors([&] {
-    m.qmp->connect(found.cli_socket.string(), timeout);
-    return 0;
-  });
-  return m;
+  auto client = std::make_unique<qmp::blocking_client>();
+  connect_to_supervisor(*client, found, timeout);
+  return {std::move(found.runtime), host, std::move(found.state), std::move(client)};
 }
 
 std::vector<std::string> attached_device_ids(qmp::blocking_client& monitor) {

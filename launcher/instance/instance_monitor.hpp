@@ -1,7 +1,7 @@
 #pragma once
 // A CLI command's view of a running instance: where it is, its state file, and a QMP connection
-// to the monitor kept for CLI clients (the supervisor holds the other one). The one place that
-// turns an instance name (or its profile) into a monitor socket.
+// to its supervisor's multiplexed socket (any number of clients at once; the supervisor holds
+// qemu's monitor). The one place that turns an instance name (or its profile) into a socket.
 //
 // Blocking; one thread per InstanceMonitor. Errors: mdevrun::Error (see each function).
 
@@ -21,7 +21,7 @@ namespace mdevrun {
 struct RunningInstance {
   RuntimeDir runtime;
   InstanceState state;
-  std::filesystem::path cli_socket;  ///< the monitor for CLI clients
+  std::filesystem::path socket;  ///< the supervisor's QMP socket
 };
 
 /// The running instance `name_or_profile` (a name, or a profile file whose name is used). Throws
@@ -36,13 +36,18 @@ struct InstanceMonitor {
   std::unique_ptr<qmp::blocking_client> qmp;
 };
 
-/// find_running_instance, then connects to its CLI monitor within `timeout`. Throws like
-/// find_running_instance, and Error(connect/timeout) when qemu does not answer.
+/// find_running_instance, then connects to its supervisor's socket within `timeout`. Throws like
+/// find_running_instance, and Error(connect/timeout) when the supervisor does not answer (the
+/// message names it and points to `mdevrun list`).
 InstanceMonitor connect_instance(const Host& host, const std::string& name_or_profile,
                                  std::chrono::milliseconds timeout);
 
 /// The ids of the devices qemu has now (children of /machine/peripheral), sorted. Throws
 /// qmp::system_error like any blocking_client call.
+/// Connects `client` to `instance`'s socket, with connect_instance's errors.
+void connect_to_supervisor(qmp::blocking_client& client, const RunningInstance& instance,
+                           std::chrono::milliseconds timeout);
+
 std::vector<std::string> attached_device_ids(qmp::blocking_client& monitor);
 
 }  // namespace mdevrun

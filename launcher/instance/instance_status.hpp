@@ -1,22 +1,34 @@
 #pragma once
-// What `mdevrun status` shows about a running instance, as one JSON object: run state, pids,
-// uptime, each mdev and slice as the kernel sees it now (present, driver, group), each device
-// and whether qemu has it attached, and the display and where a viewer connects. The CLI prints
-// it (as JSON or as text); the supervisor's `query-mdevrun` can answer with the same object.
+// What `mdevrun status` shows about a running instance, as one JSON object: the supervisor's
+// `query-mdevrun` answers with it and the CLI prints it. Pure composition of what the caller
+// gathered (its state, qemu's answers) with what sysfs says now about each mdev and slice.
 //
-// Blocking: one QMP round trip per question over the instance's monitor. Errors: qmp::system_error
-// from the monitor (the caller maps it to an exit code); an unreadable profile is not an error
-// (the display says so), since the instance runs whatever happened to the file since.
+// Threading: none. Errors: does not throw for an unreadable profile or sysfs (the fields say so).
+
+#include <optional>
+#include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
-#include "instance/instance_monitor.hpp"
+#include "instance/state_file.hpp"
+#include "os/host.hpp"
+#include "profile/profile.hpp"
 
 namespace mdevrun {
 
-/// The status object of the instance behind `m` (keys: name, status, qemu_pid, supervisor_pid,
-/// uptime_seconds, profile, qmp_socket, display, display_address when VNC, mdevs, slices,
-/// devices).
-nlohmann::json instance_status(InstanceMonitor& m);
+/// What qemu said just now.
+struct QemuFacts {
+  std::string run_status = "unknown";          ///< query-status .status
+  std::vector<std::string> attached;           ///< attached_device_ids(), sorted
+  std::optional<std::string> display_address;  ///< "host:port" from query-vnc, if any
+};
+
+/// The status object: name, status, qemu_pid, supervisor_pid, uptime_seconds, profile,
+/// qmp_socket, mdevs, slices, devices, display (+ display_address). `profile` none: display is
+/// "unknown (profile no longer readable)" and no devices are listed.
+nlohmann::json describe_instance(const Host& host, const InstanceState& state,
+                                 const std::string& qmp_socket,
+                                 const std::optional<Profile>& profile, const QemuFacts& facts);
 
 }  // namespace mdevrun

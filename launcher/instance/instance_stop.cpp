@@ -1,6 +1,7 @@
 #include "instance/instance_stop.hpp"
 
 #include <csignal>
+#include <filesystem>
 #include <optional>
 #include <thread>
 
@@ -12,6 +13,7 @@
 
 namespace mdevrun {
 namespace {
+namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 using std::chrono::milliseconds;
 
@@ -26,6 +28,19 @@ bool wait_for(Pred done, milliseconds bound) {
     std::this_thread::sleep_for(10ms);
   }
   return true;
+}
+
+// qemu is gone: waits for the supervisor to finish its cleanup and says how the VM went.
+std::string finish_stop(const Host& host, const std::string& name, const std::string& how) {
+  if (!wait_for([&] { return !instance_running(host, name); }, 30s))
+    throw Error(ExitCode::timeout, "qemu of " + name +
+                                       " is gone but its supervisor did not "
+                                       "finish cleaning up within 30 s; `mdevrun list` retries");
+  std::string line = "stopped " + name + ": " + how;
+  // The supervisor keeps the folder only when its cleanup failed: retry now, and report a failure
+  // that persists (the Error) instead of "stopped".
+  if (auto retried = clean_stale_instance(host, name)) line += "; " + *retried;
+  return line;
 }
 
 // One CLI monitor connection for the whole sequence; none when qemu's monitor does not answer
@@ -69,6 +84,38 @@ InstanceState wait_until_started(const Host& host, const std::string& name) {
   }
 }
 
+// Asks the supervisor to run its stop sequence (`mdevrun-stop`) and returns how it went; none
+// when the supervisor does not answer on its socket (then the caller drives the sequence itself).
+std::optional<std::string> stop_through_supervisor(const Host& host, const std::string& name,
+                                                   const InstanceState& state,
+                                                   const StopPolicy& policy) {
+  const fs::path socket = RuntimeDir::of(host).monitor_socket(name);
+  // The socket appears once qemu's monitor answered; a qemu that does not get there is stopped
+  // from here as before (signals), after as long as a monitor connect would have waited.
+  wait_for([&] { return fs::exists(socket) || !instance_qemu_alive(host, state); }, 5s);
+  if (!fs::exists(socket) || !instance_qemu_alive(host, state)) return std::nullopt;
+  qmp::blocking_client supervisor;
+  try {
+    supervisor.connect(socket.string(), 5s);
+  } catch (const qmp::system_error&) {
+    return std::nullopt;
+  }
+  // The whole escalation, and a margin for the supervisor's own steps.
+  const milliseconds bound = policy.guest_timeout + 4 * policy.escalate_after + 10s;
+  qmp::reply r;
+  try {
+    r = supervisor.execute("mdevrun-stop",
+                           {{"timeout", static_cast<double>(policy.guest_timeout.count()) / 1000},
+                            {"force", policy.force}},
+                           bound);
+  } catch (const qmp::system_error&) {
+    return std::nullopt;  // it went away mid-stop: whatever is left is done from here
+  }
+  if (r.error)
+    throw Error(ExitCode::qmp_error, "the supervisor of " + name + ": " + r.error->to_string());
+  return r.value.value("outcome", std::string("stopped"));
+}
+
 }  // namespace
 
 std::string stop_instance(const Host& host, const std::string& name, const StopPolicy& policy) {
@@ -83,6 +130,13 @@ std::string stop_instance(const Host& host, const std::string& name, const StopP
   const std::optional<pid_t> qemu_pid = probe.qemu_pid;
   const auto qemu_alive = [&] { return instance_qemu_alive(host, probe); };
 
+  // The supervisor runs the one sequence, so the powerdown happens whoever else is connected.
+  std::optional<std::string> how;
+  if (qemu_alive()) how = stop_through_supervisor(host, name, probe, policy);
+  if (how) return finish_stop(host, name, *how);
+
+  // Fallback, for a supervisor that does not answer: the same sequence from here, through
+  // qemu's own second monitor and kill(2).
   std::unique_ptr<qmp::blocking_client> monitor = connect_monitor(runtime.qmp_cli_socket(name));
   const auto take = [&](StopStep step) {
     try {
@@ -119,15 +173,7 @@ std::string stop_instance(const Host& host, const std::string& name, const StopP
     if (!gone && !seq.advance()) break;
   }
   monitor.reset();
-  if (!wait_for([&] { return !instance_running(host, name); }, 30s))
-    throw Error(ExitCode::timeout, "qemu of " + name +
-                                       " is gone but its supervisor did not "
-                                       "finish cleaning up within 30 s; `mdevrun list` retries");
-  std::string line = "stopped " + name + ": " + seq.outcome();
-  // The supervisor keeps the folder only when its cleanup failed: retry now, and report a failure
-  // that persists (the Error) instead of "stopped".
-  if (auto retried = clean_stale_instance(host, name)) line += "; " + *retried;
-  return line;
+  return finish_stop(host, name, seq.outcome());
 }
 
 }  // namespace mdevrun

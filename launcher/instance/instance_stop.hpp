@@ -1,7 +1,10 @@
 #pragma once
-// Stopping a running instance from another process (`mdevrun stop`): the StopSequence driven
-// through the instance's CLI monitor and kill(2), then a bounded wait for its supervisor to finish
-// cleaning up (it removes the mdevs it created and the runtime folder, then drops its lock).
+// Stopping a running instance from another process (`mdevrun stop`): asks its supervisor
+// (`mdevrun-stop` on its QMP socket) to run the StopSequence, which it does on its own monitor
+// whatever other clients are connected; only when the supervisor does not answer is the sequence
+// driven from here, through qemu's second monitor and kill(2). Then a bounded wait for the
+// supervisor to finish cleaning up (it removes the mdevs it created and the runtime folder, then
+// drops its lock).
 //
 // Blocking; call from any one thread. Errors: Error(not_found) when no instance runs under that
 // name, Error(timeout) when the supervisor does not finish cleaning up within 30 s.

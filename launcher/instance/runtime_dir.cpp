@@ -54,6 +54,12 @@ fs::path RuntimeDir::qmp_socket(std::string_view name) const {
 fs::path RuntimeDir::qmp_cli_socket(std::string_view name) const {
   return instance_dir(name) / "qmp-cli.sock";
 }
+fs::path RuntimeDir::monitor_socket(std::string_view name) const {
+  return instance_dir(name) / "monitor.sock";
+}
+fs::path RuntimeDir::supervisor_log(std::string_view name) const {
+  return instance_dir(name) / "supervisor.log";
+}
 fs::path RuntimeDir::qemu_log(std::string_view name) const {
   return instance_dir(name) / "qemu.log";
 }

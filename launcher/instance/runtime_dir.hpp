@@ -4,8 +4,11 @@
 //
 //   <parent>/                      Host::runtime: $MDEVRUN_RUNTIME_DIR, else /run/mdevrun
 //                                  (root), else $XDG_RUNTIME_DIR/mdevrun; mode 0700
-//   <parent>/<name>/               one per running instance, mode 0700: qmp.sock, qmp-cli.sock,
-//                                  qemu.log, state.json, journal.jsonl
+//   <parent>/<name>/               one per running instance, mode 0700: monitor.sock (the
+//                                  supervisor's QMP socket for any number of clients), qmp.sock
+//                                  (qemu's monitor, the supervisor's), qmp-cli.sock (qemu's second
+//                                  monitor, direct: one client at a time), qemu.log,
+//                                  supervisor.log, state.json, journal.jsonl
 //   <parent>/locks/<uuid>.lock     one per mdev in use (shared by all instances)
 //   <parent>/locks/instance-<name>.lock
 //
@@ -31,8 +34,13 @@ class RuntimeDir {
 
   const std::filesystem::path& parent() const noexcept { return parent_; }
   std::filesystem::path instance_dir(std::string_view name) const;
-  std::filesystem::path qmp_socket(std::string_view name) const;      ///< the supervisor's monitor
-  std::filesystem::path qmp_cli_socket(std::string_view name) const;  ///< for CLI clients
+  std::filesystem::path qmp_socket(std::string_view name) const;  ///< the supervisor's monitor
+  /// qemu's second monitor, direct (one client at a time; `stop` falls back to it when the
+  /// supervisor does not answer).
+  std::filesystem::path qmp_cli_socket(std::string_view name) const;
+  /// The supervisor's multiplexed QMP socket: what every CLI command and any QMP client uses.
+  std::filesystem::path monitor_socket(std::string_view name) const;
+  std::filesystem::path supervisor_log(std::string_view name) const;
   std::filesystem::path qemu_log(std::string_view name) const;
   std::filesystem::path state_file(std::string_view name) const;
   std::filesystem::path journal_file(std::string_view name) const;  ///< the intent journal

@@ -5,6 +5,7 @@
 
 #include <csignal>
 #include <ctime>
+#include <fstream>
 #include <iostream>
 #include <thread>
 
@@ -13,16 +14,19 @@
 #include "base/error.hpp"
 #include "base/text.hpp"
 #include "instance/instance_registry.hpp"
+#include "instance/instance_status.hpp"
 #include "instance/instance_undo.hpp"
 #include "instance/intent_journal.hpp"
 #include "instance/launch_plan.hpp"
 #include "instance/ownership_journal.hpp"
+#include "instance/qmp_multiplexer.hpp"
 #include "instance/state_file.hpp"
 #include "os/crash_point.hpp"
 #include "os/vfio_holders.hpp"
 #include "qemu/qemu_cmdline.hpp"
 #include "qemu/qemu_failure_hint.hpp"
 #include "qmp/client.hpp"
+#include "qmp/commands.hpp"
 
 namespace mdevrun {
 namespace fs = std::filesystem;
@@ -34,6 +38,12 @@ namespace {
 std::string describe_status(int status) {
   if (status > 128) return "killed by signal " + std::to_string(status - 128);
   return "exit status " + std::to_string(status);
+}
+
+qmp::reply generic_error(std::string desc) {
+  qmp::reply r;
+  r.error = qmp::qmp_error{"GenericError", std::move(desc)};
+  return r;
 }
 
 }  // namespace
@@ -62,6 +72,9 @@ bool Supervisor::qemu_running() const {
 }
 fs::path Supervisor::cli_socket() const {
   return runtime_.qmp_cli_socket(profile_.name);
+}
+fs::path Supervisor::monitor_socket() const {
+  return runtime_.monitor_socket(profile_.name);
 }
 fs::path Supervisor::instance_dir() const {
   return runtime_.instance_dir(profile_.name);
@@ -112,7 +125,8 @@ void Supervisor::start_steps() {
   state.supervisor_pid = ::getpid();
   state.started_at = static_cast<std::int64_t>(std::time(nullptr));
   state.sockets = {{"qmp", runtime_.qmp_socket(name).string()},
-                   {"qmp-cli", runtime_.qmp_cli_socket(name).string()}};
+                   {"qmp-cli", runtime_.qmp_cli_socket(name).string()},
+                   {"monitor", runtime_.monitor_socket(name).string()}};
   const fs::path state_file = runtime_.state_file(name);
   save_state(state_file, state);
   crash_point("state saved");
@@ -169,6 +183,128 @@ void Supervisor::start_steps() {
   crash_point("qemu pid saved");
 
   wait_until_ready();
+  // Before start() returns (and `start --detach` reports ready): a client that comes right after
+  // finds the socket and waits in its backlog until supervise() serves it.
+  start_multiplexer();
+}
+
+void Supervisor::start_multiplexer() {
+  QmpMultiplexer::Options o;
+  o.socket = runtime_.monitor_socket(profile_.name);
+  o.log = [this](const std::string& line) { log(line); };
+  o.local["mdevrun-stop"] = [this](const nlohmann::json& args, QmpMultiplexer::Done done) {
+    stop_verb(args, std::move(done));
+  };
+  o.local["query-mdevrun"] = [this](const nlohmann::json& args, QmpMultiplexer::Done done) {
+    if (!args.is_null() && !args.empty())
+      return done(generic_error("Parameter '" + args.begin().key() + "' is unexpected"));
+    query_verb(std::move(done));
+  };
+  mux_ = std::make_unique<QmpMultiplexer>(ioc_, *qmp_, std::move(o));
+}
+
+// `mdevrun-stop {"timeout": S, "force": B}`: the one stop sequence, answered once qemu is gone
+// with how it went ({"outcome": "powered down"}), so `mdevrun stop` prints what happened.
+void Supervisor::stop_verb(const nlohmann::json& args, std::function<void(qmp::reply)> done) {
+  double timeout_s = 30;
+  bool force = false;
+  if (!args.is_null()) {
+    for (auto it = args.begin(); it != args.end(); ++it) {
+      if (it.key() == "timeout") {
+        if (!it->is_number() || it->get<double>() < 0)
+          return done(generic_error("Invalid parameter 'timeout': a number of seconds >= 0"));
+        timeout_s = it->get<double>();
+      } else if (it.key() == "force") {
+        if (!it->is_boolean())
+          return done(generic_error("Invalid parameter type for 'force', expected: boolean"));
+        force = it->get<bool>();
+      } else {
+        return done(generic_error("Parameter '" + it.key() + "' is unexpected"));
+      }
+    }
+  }
+  stop_waiters_.push_back(std::move(done));
+  begin_stop(std::chrono::milliseconds(static_cast<long long>(timeout_s * 1000)), force);
+}
+
+// `query-mdevrun`: what `mdevrun status` shows, from qemu's answers now and the state file.
+void Supervisor::query_verb(std::function<void(qmp::reply)> done) {
+  struct Query {
+    QemuFacts facts;
+    std::function<void(qmp::reply)> done;
+  };
+  auto q = std::make_shared<Query>();
+  q->done = std::move(done);
+  auto finish = [this, q] {
+    InstanceState state;
+    try {
+      if (auto s = load_state(runtime_.state_file(profile_.name))) state = *s;
+    } catch (const Error&) {
+    }
+    state.name = profile_.name;
+    qmp::json out =
+        describe_instance(opts_.host, state, monitor_socket().string(), profile_, q->facts);
+    out["stopping"] = stopping_;
+    out["qmp_clients"] = mux_ ? mux_->client_count() : 0;
+    q->done(qmp::reply{std::move(out), std::nullopt});
+  };
+  auto vnc = [this, q, finish] {
+    if (!qmp_ || profile_.display.backend != DisplayBackend::vnc) return finish();
+    // The address qemu chose (a VNC display is the first free one): where a viewer connects.
+    qmp_->async_execute("query-vnc", nullptr, [q, finish](auto ec, qmp::reply r) {
+      if (!ec && r.ok() && r.value.value("enabled", false) && r.value.contains("service") &&
+          r.value["service"].is_string())
+        q->facts.display_address =
+            r.value.value("host", "") + ":" + r.value["service"].template get<std::string>();
+      finish();
+    });
+  };
+  auto devices = [this, q, vnc] {
+    if (!qmp_) return vnc();
+    qmp_->async_execute("qom-list", {{"path", "/machine/peripheral"}},
+                        [q, vnc](auto ec, qmp::reply r) {
+                          if (!ec && r.ok())
+                            for (const auto& p : qmp::parse_qom_list(r.value))
+                              if (p.type.starts_with("child<")) q->facts.attached.push_back(p.name);
+                          std::sort(q->facts.attached.begin(), q->facts.attached.end());
+                          vnc();
+                        });
+  };
+  if (!qmp_) return finish();
+  qmp_->async_execute("query-status", nullptr, [q, devices](auto ec, qmp::reply r) {
+    if (!ec && r.ok()) q->facts.run_status = qmp::parse_status(r.value).status;
+    devices();
+  });
+}
+
+// qemu is gone: its last events are read (the monitor's eof comes after them), the callers of
+// mdevrun-stop get how it went, and what is queued for clients is written, all within a second,
+// before cleanup closes the socket.
+void Supervisor::finish_clients() noexcept {
+  if (!mux_) return;
+  try {
+    const auto deadline = std::chrono::steady_clock::now() + 1s;
+    ioc_.restart();
+    while (qmp_ && qmp_->is_connected() && std::chrono::steady_clock::now() < deadline)
+      ioc_.run_one_for(10ms);
+    const std::string outcome = stop_ ? stop_->outcome() : "powered down";
+    for (auto& done : std::exchange(stop_waiters_, {}))
+      done(qmp::reply{{{"outcome", outcome}}, std::nullopt});
+    while (mux_->writing() && std::chrono::steady_clock::now() < deadline) ioc_.run_one_for(10ms);
+  } catch (const std::exception& e) {
+    log(std::string("finishing QMP clients: ") + e.what());
+  }
+}
+
+void Supervisor::log(const std::string& line) noexcept {
+  try {
+    std::ofstream out(runtime_.supervisor_log(profile_.name), std::ios::app);
+    const std::time_t now = std::time(nullptr);
+    char stamp[32];
+    std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", std::localtime(&now));
+    out << stamp << " " << line << "\n";
+  } catch (...) {
+  }
 }
 
 void Supervisor::wait_until_ready() {
@@ -265,6 +401,7 @@ int Supervisor::supervise(std::chrono::milliseconds stop_timeout) {
   };
   signals.async_wait(on_signal);
   run_until_qemu_exits();
+  finish_clients();
   signals.cancel();
   const int status = qemu_->exit_status();
   cleanup();
@@ -285,6 +422,7 @@ void Supervisor::stop(std::chrono::milliseconds timeout, bool force) {
   if (qemu_ && qemu_->running()) {
     begin_stop(timeout, force);
     run_until_qemu_exits();
+    finish_clients();
   }
   cleanup();
 }
@@ -329,7 +467,13 @@ void Supervisor::cleanup() noexcept {
   cleaned_ = true;
   try {
     stop_timer_.cancel();
+    if (mux_) mux_->close();
     if (qmp_) qmp_->close();
+    // Let the handlers the closes aborted run while what they refer to still exists.
+    ioc_.restart();
+    ioc_.poll();
+    mux_.reset();
+    stop_waiters_.clear();
     qmp_.reset();
     qemu_.reset();  // kills and reaps a qemu that still runs: remove would block on it
     const fs::path state_file = runtime_.state_file(profile_.name);

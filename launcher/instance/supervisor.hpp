@@ -1,12 +1,15 @@
 #pragma once
 // One VM from a profile, start to cleanup: instance lock, mdevs ensured, qemu spawned, QMP ready;
 // then supervised until qemu exits; then every mdev this run created is removed and the runtime
-// directory deleted. The `mdevrun start` command is a thin shell around it, and C++ test suites
-// use it directly, like qemu's QEMUMachine:
+// directory deleted. While qemu runs, the supervisor serves monitor_socket() to any number of QMP
+// clients (QmpMultiplexer, running on its io_context), with two verbs of its own: `mdevrun-stop`
+// (this stop sequence) and `query-mdevrun` (what `mdevrun status` shows). The `mdevrun start`
+// command is a thin shell around it, and C++ test suites use it directly, like qemu's QEMUMachine:
 //
 //   Supervisor vm(load_profile("vm.json"), {.host = Host::from_env()});
 //   vm.start();                                  // throws Error; leaves nothing behind on failure
-//   qmp::blocking_client c; c.connect(vm.cli_socket().string());
+//   qmp::blocking_client c; c.connect(vm.cli_socket().string());   // qemu's own second monitor:
+//                                                // the multiplexed one needs supervise() running
 //   ...
 //   vm.stop(std::chrono::seconds(30));           // or let the destructor clean up
 //
@@ -18,6 +21,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -25,6 +29,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <nlohmann/json.hpp>
 
 #include "devices/mdev_ensure.hpp"
 #include "devices/mdev_remove.hpp"
@@ -38,11 +43,13 @@
 
 namespace qmp {
 class client;
-}
+struct reply;
+}  // namespace qmp
 
 namespace mdevrun {
 
 class IntentJournal;
+class QmpMultiplexer;
 
 struct SupervisorOptions {
   Host host;  ///< sysfs, /dev, /proc and the runtime directory (needs host.runtime)
@@ -79,7 +86,11 @@ class Supervisor {
   bool qemu_running() const;
   const std::vector<ResolvedMdev>& mdevs() const { return ensured_.mdevs; }
   const std::vector<ResolvedSlice>& slices() const { return slices_.slices; }
+  /// qemu's second monitor, direct: one client at a time, served by qemu itself.
   std::filesystem::path cli_socket() const;
+  /// The supervisor's QMP socket for any number of clients; answered while supervise() or stop()
+  /// runs the io_context.
+  std::filesystem::path monitor_socket() const;
   std::filesystem::path instance_dir() const;
   /// The supervisor's own QMP connection (valid between start() and cleanup), on io_context().
   qmp::client& qmp();
@@ -92,6 +103,11 @@ class Supervisor {
   void begin_stop(std::chrono::milliseconds timeout, bool force);
   void take_stop_step();
   void run_until_qemu_exits();
+  void start_multiplexer();
+  void stop_verb(const nlohmann::json& args, std::function<void(qmp::reply)> done);
+  void query_verb(std::function<void(qmp::reply)> done);
+  void finish_clients() noexcept;
+  void log(const std::string& line) noexcept;
   void cleanup() noexcept;
 
   Profile profile_;
@@ -104,6 +120,8 @@ class Supervisor {
   SliceEnsureResult slices_;
   std::unique_ptr<QemuProcess> qemu_;
   std::unique_ptr<qmp::client> qmp_;
+  std::unique_ptr<QmpMultiplexer> mux_;
+  std::vector<std::function<void(qmp::reply)>> stop_waiters_;  // mdevrun-stop callers
   std::unique_ptr<IntentJournal> journal_;
   std::optional<StopSequence> stop_;
   bool stopping_ = false;

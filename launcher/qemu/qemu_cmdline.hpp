@@ -16,7 +16,7 @@ namespace mdevrun {
 /// Files of one running instance that appear on the command line.
 struct QemuRuntimePaths {
   std::filesystem::path qmp_socket;    ///< the supervisor's monitor
-  std::filesystem::path cli_socket;    ///< a second monitor for `mdevrun qmp/status/...`
+  std::filesystem::path cli_socket;    ///< a second monitor, direct: `stop`'s fallback
   std::filesystem::path uefi_vars;     ///< per-run copy of the vars template (uefi only)
   std::filesystem::path spice_socket;  ///< local spice display
 };

@@ -2,16 +2,22 @@
 // sysfs: start, status, unplug/plug, stop, and the invariant after every exit path: no qemu process
 // left, mdevs we created removed, mdevs we did not create untouched, the runtime folder gone.
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <latch>
 #include <random>
 #include <sstream>
 #include <thread>
@@ -287,8 +293,8 @@ TEST_F(Lifecycle, TwoVncProfilesEachGetAFreeDisplayShownByStatus) {
 }
 
 // No guest OS answers the ACPI powerdown (SeaBIOS with nothing to boot), so `stop` escalates to
-// quit after --timeout and says so; a guest-less VM with a CLI client already holding the
-// monitor would instead go on to SIGTERM.
+// quit after --timeout and says so (the supervisor runs it on its own monitor, so another client
+// being connected changes nothing: Multiplexer.StopWithAnEventsClientConnectedPowersTheGuestDown).
 TEST_F(Lifecycle, StopEscalatesToQuitWhenTheGuestIgnoresPowerdown) {
   const fs::path profile = write_profile(false);
   const CliRun start = mdevrun({"start", "--detach", profile.string()});
@@ -894,6 +900,316 @@ TEST_F(SliceCrashPoints, SupervisorKilledIsPutBackByTheNextList) {
   EXPECT_NE(list.out.find("0000:00:19.0 given back to e1000e"), std::string::npos) << list.out;
   expect_nothing_left();
   expect_pci_pristine("after list");
+}
+
+}  // namespace
+}  // namespace mdevrun
+
+namespace mdevrun {
+namespace {
+
+// The supervisor's QMP socket (instance/qmp_multiplexer over qmp/multiplexer): any number of
+// clients at once, each isolated from the others' misbehaviour, and `stop` through it.
+class Multiplexer : public Lifecycle {
+ protected:
+  fs::path socket() const { return dir_ / "run/lc/monitor.sock"; }
+
+  void start_detached(bool with_guest = false) {
+    const CliRun start = mdevrun({"start", "--detach", write_profile(with_guest).string()});
+    ASSERT_EQ(start.status, 0) << start.out;
+    if (with_guest) {
+      ASSERT_TRUE(wait_for_serial("MDEVRUN-GUEST-READY", 120s)) << read_file(dir_ / "serial.log");
+    }
+  }
+
+  json status() {
+    const CliRun s = mdevrun({"status", "--json", "lc"});
+    EXPECT_EQ(s.status, 0) << s.out;
+    return s.status == 0 ? json::parse(s.out) : json::object();
+  }
+
+  // Until `n` QMP clients are connected besides the `status` that asks.
+  bool wait_for_clients(std::size_t n) {
+    for (int i = 0; i < 200; ++i) {
+      if (status().value("qmp_clients", 0u) == n + 1) return true;
+      std::this_thread::sleep_for(50ms);
+    }
+    return false;
+  }
+
+  std::string supervisor_log() const { return read_file(dir_ / "run/lc/supervisor.log"); }
+};
+
+// What socat or a python script is to the socket: bytes, no QMP library.
+class RawClient {
+ public:
+  explicit RawClient(const fs::path& path) : fd_(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path.c_str());
+    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  }
+  ~RawClient() { close(); }
+  RawClient(const RawClient&) = delete;
+  RawClient& operator=(const RawClient&) = delete;
+
+  bool connected() const { return connected_; }
+  /// All of `bytes`, or false when the peer is gone (EPIPE, ECONNRESET) or `bound` passed.
+  bool send(std::string_view bytes, std::chrono::milliseconds bound = 5s) {
+    const auto deadline = std::chrono::steady_clock::now() + bound;
+    while (!bytes.empty()) {
+      const ssize_t n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (n > 0) {
+        bytes.remove_prefix(static_cast<std::size_t>(n));
+        continue;
+      }
+      if (n < 0 && errno != EAGAIN && errno != EINTR) return false;
+      if (std::chrono::steady_clock::now() >= deadline) return false;
+      std::this_thread::sleep_for(5ms);
+    }
+    return true;
+  }
+  /// The next `count` messages (fewer at eof or after `bound`).
+  std::vector<json> read(std::size_t count, std::chrono::milliseconds bound = 10s) {
+    std::vector<json> out;
+    const auto deadline = std::chrono::steady_clock::now() + bound;
+    while (out.size() < count) {
+      const auto nl = buffer_.find('\n');
+      if (nl != std::string::npos) {
+        out.push_back(json::parse(buffer_.substr(0, nl)));
+        buffer_.erase(0, nl + 1);
+        continue;
+      }
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      pollfd p{fd_, POLLIN, 0};
+      if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) <= 0) break;
+      char buf[65536];
+      const ssize_t n = ::read(fd_, buf, sizeof buf);
+      if (n <= 0) break;
+      buffer_.append(buf, static_cast<std::size_t>(n));
+    }
+    return out;
+  }
+  void shutdown_sending() { ::shutdown(fd_, SHUT_WR); }
+  void close() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+
+ private:
+  int fd_;
+  bool connected_ = false;
+  std::string buffer_;
+};
+
+std::string read_all(UniqueFd& fd) {
+  std::string out;
+  char buf[4096];
+  for (ssize_t n; (n = ::read(fd.get(), buf, sizeof buf)) > 0;)
+    out.append(buf, static_cast<std::size_t>(n));
+  return out;
+}
+
+// The issue's report: while `events` ran, `status` failed, `qmp stop` waited and `events` missed
+// the STOP.
+TEST_F(Multiplexer, EventsStatusAndQmpStopAtOnce) {
+  start_detached();
+  ChildOptions piped;
+  piped.output = ChildOptions::Output::pipe_stdout;
+  Child events = spawn({kMdevrun, "events", "lc", "--until", "STOP", "--timeout", "60"}, piped);
+  ASSERT_TRUE(wait_for_clients(1)) << "the events client never connected";
+  EXPECT_EQ(status()["status"], "running");
+  const CliRun stop = mdevrun({"qmp", "lc", "stop"});
+  EXPECT_EQ(stop.status, 0) << stop.out;
+  const auto ended = events.wait_until(std::chrono::steady_clock::now() + 30s);
+  ASSERT_TRUE(ended) << "events never saw STOP";
+  EXPECT_EQ(*ended, 0);
+  const std::string seen = read_all(events.output());
+  EXPECT_NE(seen.find("\"event\":\"STOP\""), std::string::npos) << seen;
+  EXPECT_EQ(status()["status"], "paused");
+  EXPECT_EQ(mdevrun({"stop", "--force", "lc"}).status, 0);
+  expect_nothing_left();
+}
+
+TEST_F(Multiplexer, TwentyClientsAtOnceEachGetTheirOwnReplies) {
+  start_detached();
+  constexpr int kClients = 20;
+  std::latch all_connected(kClients);
+  std::atomic<int> good{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kClients; ++i) {
+    threads.emplace_back([&, i] {
+      qmp::blocking_client c;  // every client numbers its commands 1, 2, ...: the ids collide
+      try {
+        c.connect(socket().string(), 20s);
+      } catch (const std::exception& e) {
+        ADD_FAILURE() << "client " << i << ": " << e.what();
+        all_connected.count_down();
+        return;
+      }
+      all_connected.arrive_and_wait();
+      bool ok = true;
+      for (int k = 0; k < 10; ++k) {
+        const auto name = c.execute("query-name", nullptr, 20s);
+        ok = ok && c.query_status().value.status == "running" && name.ok() &&
+             name.value.value("name", "") == "lc";
+      }
+      if (ok) ++good;
+    });
+  }
+  // A raw client and socat among them, with ids of their own kinds.
+  RawClient raw(socket());
+  ASSERT_TRUE(raw.connected());
+  ASSERT_TRUE(
+      raw.send("{\"execute\":\"qmp_capabilities\"}\n"
+               "{\"execute\":\"query-status\",\"id\":{\"raw\":[1]}}\n"));
+  const auto replies = raw.read(3);
+  ASSERT_EQ(replies.size(), 3u);
+  EXPECT_TRUE(replies[0].contains("QMP"));
+  EXPECT_EQ(replies[2]["id"], (json{{"raw", {1}}}));
+  EXPECT_EQ(replies[2]["return"]["status"], "running");
+  const auto socat = testing::run_shell(
+      "printf '{\"execute\":\"qmp_capabilities\"}\\n{\"execute\":\"query-status\",\"id\":\"s\"}\\n'"
+      " | socat -t 10 - UNIX-CONNECT:" +
+          socket().string(),
+      30s);
+  EXPECT_EQ(socat.exit_code, 0);
+  EXPECT_NE(socat.out.find("\"id\":\"s\""), std::string::npos) << socat.out;
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(good.load(), kClients);
+  EXPECT_EQ(mdevrun({"stop", "--force", "lc"}).status, 0);
+  expect_nothing_left();
+}
+
+TEST_F(Multiplexer, AFloodingClientThatNeverReadsIsDroppedAlone) {
+  start_detached();
+  qmp::blocking_client other;
+  other.connect(socket().string(), 10s);
+  RawClient flooder(socket());
+  ASSERT_TRUE(flooder.connected());
+  std::string flood = "{\"execute\":\"qmp_capabilities\"}\n";
+  for (int i = 0; i < 100; ++i)
+    flood += "{\"execute\":\"query-qmp-schema\",\"id\":" + std::to_string(i) + "}\n";
+  ASSERT_TRUE(flooder.send(flood));
+  // ~210 KB per reply, never read: over the 4 MiB bound the supervisor drops it.
+  bool dropped = false;
+  const auto deadline = std::chrono::steady_clock::now() + 90s;
+  while (!dropped && std::chrono::steady_clock::now() < deadline) {
+    EXPECT_TRUE(other.query_status().ok()) << "another client was held up by the flood";
+    dropped = !flooder.send("{\"execute\":\"query-status\"}\n", 100ms) && errno != EAGAIN;
+  }
+  ASSERT_TRUE(dropped) << "the flooding client was never dropped";
+  EXPECT_NE(supervisor_log().find("dropped: more than 4194304 bytes queued"), std::string::npos)
+      << supervisor_log();
+  EXPECT_TRUE(other.query_status().ok());
+  EXPECT_EQ(status()["status"], "running");
+  other.close();
+  EXPECT_EQ(mdevrun({"stop", "--force", "lc"}).status, 0);
+  expect_nothing_left();
+}
+
+TEST_F(Multiplexer, ClientsLeavingMidCommandOrSendingGarbageAffectNoOne) {
+  start_detached();
+  qmp::blocking_client other;
+  other.connect(socket().string(), 10s);
+  for (int i = 0; i < 20; ++i) {
+    RawClient leaver(socket());
+    ASSERT_TRUE(leaver.connected());
+    std::string burst = "{\"execute\":\"qmp_capabilities\"}\n";
+    for (int k = 0; k < 8; ++k)
+      burst += "{\"execute\":\"query-qmp-schema\",\"id\":" + std::to_string(k) + "}";
+    burst += i % 2 ? "{\"execute\":" : "garbage\n";  // and a half message
+    ASSERT_TRUE(leaver.send(burst));
+    leaver.close();  // its replies are owed: dropped, nobody else gets them
+    const auto r = other.execute("query-name", nullptr, 10s);
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r.value.value("name", ""), "lc");
+  }
+  // Garbage answered like qemu's parser, and the stream goes on.
+  RawClient garbage(socket());
+  ASSERT_TRUE(
+      garbage.send("{\"execute\":\"qmp_capabilities\"}\n{not json}\n"
+                   "{\"execute\":\"query-status\",\"id\":\"g\"}\n"));
+  auto m = garbage.read(4);
+  ASSERT_EQ(m.size(), 4u);
+  EXPECT_EQ(m[2]["error"]["class"], "GenericError");
+  EXPECT_EQ(m[3]["id"], "g");
+  // A client that closes its sending side still gets what it asked for (`echo ... | socat`).
+  RawClient half(socket());
+  ASSERT_TRUE(half.send(
+      "{\"execute\":\"qmp_capabilities\"}\n{\"execute\":\"query-status\",\"id\":\"h\"}\n"));
+  half.shutdown_sending();
+  m = half.read(4);
+  ASSERT_EQ(m.size(), 3u) << "the connection should end after the reply";
+  EXPECT_EQ(m[2]["id"], "h");
+  EXPECT_TRUE(other.query_status().ok());
+  other.close();
+  EXPECT_EQ(mdevrun({"stop", "--force", "lc"}).status, 0);
+  expect_nothing_left();
+}
+
+TEST_F(Multiplexer, SupervisorVerbsAreQmpCommands) {
+  start_detached();
+  const CliRun query = mdevrun({"qmp", "lc", "query-mdevrun"});
+  ASSERT_EQ(query.status, 0) << query.out;
+  const json q = json::parse(query.out);
+  EXPECT_EQ(q["name"], "lc");
+  EXPECT_EQ(q["status"], "running");
+  EXPECT_EQ(q["mdevs"][0]["present"], true);
+  const CliRun bad = mdevrun({"qmp", "lc", "mdevrun-stop", R"({"timeout": "soon"})"});
+  EXPECT_EQ(bad.status, static_cast<int>(ExitCode::qmp_error)) << bad.out;
+  EXPECT_NE(bad.out.find("GenericError"), std::string::npos) << bad.out;
+  const CliRun stop = mdevrun({"qmp", "lc", "mdevrun-stop", R"({"force": true})"});
+  EXPECT_EQ(stop.status, 0) << stop.out;
+  EXPECT_NE(stop.out.find("\"outcome\": \"quit (forced)\""), std::string::npos) << stop.out;
+  // The reply comes before the supervisor's cleanup: wait for it to drop its lock too.
+  const auto cleaning = [&] {
+    return fs::exists(dir_ / "run/lc") || !fs::is_empty(dir_ / "run/locks");
+  };
+  for (int i = 0; i < 500 && cleaning(); ++i) std::this_thread::sleep_for(10ms);
+  expect_nothing_left();
+}
+
+// A supervisor that is alive but does not answer (here: stopped) is named, with where to look.
+TEST_F(Multiplexer, ASilentSupervisorIsSaidSoInOneLine) {
+  start_detached();
+  const auto state = load_state(dir_ / "run/lc/state.json");
+  ASSERT_TRUE(state && state->supervisor_pid);
+  ::kill(*state->supervisor_pid, SIGSTOP);
+  const CliRun s = mdevrun({"status", "lc"});
+  ::kill(*state->supervisor_pid, SIGCONT);
+  EXPECT_EQ(s.status, static_cast<int>(ExitCode::timeout)) << s.out;
+  EXPECT_EQ(std::count(s.out.begin(), s.out.end(), '\n'), 1) << s.out;
+  EXPECT_NE(s.out.find("mdevrun: the supervisor of lc (pid " +
+                       std::to_string(*state->supervisor_pid) + ") does not answer on "),
+            std::string::npos)
+      << s.out;
+  EXPECT_NE(s.out.find("`mdevrun list` cleans up"), std::string::npos) << s.out;
+  EXPECT_EQ(mdevrun({"stop", "--force", "lc"}).status, 0);
+  expect_nothing_left();
+}
+
+// The issue's worst case: with a client on the monitor, `stop` gave up on it and SIGTERMed the
+// guest. Now the supervisor powers it down, and the other client sees it happen.
+TEST_F(Multiplexer, StopWithAnEventsClientConnectedPowersTheGuestDown) {
+  start_detached(/*with_guest=*/true);
+  ChildOptions piped;
+  piped.output = ChildOptions::Output::pipe_stdout;
+  Child events = spawn({kMdevrun, "events", "lc"}, piped);
+  ASSERT_TRUE(wait_for_clients(1)) << "the events client never connected";
+  const CliRun stop = mdevrun({"stop", "lc"});
+  EXPECT_EQ(stop.status, 0) << stop.out;
+  EXPECT_NE(stop.out.find("stopped lc: powered down"), std::string::npos) << stop.out;
+  const auto ended = events.wait_until(std::chrono::steady_clock::now() + 30s);
+  ASSERT_TRUE(ended);
+  EXPECT_EQ(*ended, 0) << "events ends cleanly when the VM is gone";
+  const std::string seen = read_all(events.output());
+  EXPECT_NE(seen.find("\"event\":\"POWERDOWN\""), std::string::npos) << seen;
+  EXPECT_NE(seen.find("\"event\":\"SHUTDOWN\""), std::string::npos) << seen;
+  EXPECT_NE(seen.find("\"guest-shutdown\""), std::string::npos)
+      << "the guest did not power off: " << seen;
+  expect_nothing_left();
 }
 
 }  // namespace

@@ -26,6 +26,8 @@ TEST(RuntimeDir, NamesEverythingBelowItsParent) {
   EXPECT_EQ(rt.instance_dir("desk"), "/run/mdevrun/desk");
   EXPECT_EQ(rt.qmp_socket("desk"), "/run/mdevrun/desk/qmp.sock");
   EXPECT_EQ(rt.qmp_cli_socket("desk"), "/run/mdevrun/desk/qmp-cli.sock");
+  EXPECT_EQ(rt.monitor_socket("desk"), "/run/mdevrun/desk/monitor.sock");
+  EXPECT_EQ(rt.supervisor_log("desk"), "/run/mdevrun/desk/supervisor.log");
   EXPECT_EQ(rt.qemu_log("desk"), "/run/mdevrun/desk/qemu.log");
   EXPECT_EQ(rt.state_file("desk"), "/run/mdevrun/desk/state.json");
   EXPECT_EQ(rt.mdev_lock("4dd50f26-ec08-11e8-b838-4bc3356865b6"),
