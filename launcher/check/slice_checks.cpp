@@ -143,6 +143,11 @@ void check_group(Checker& c, const PciSysfs& pci, const SliceSpec& s, const Reso
         "not checked: which function start would use is not known (slice:" + s.id + " says why)",
         "fix what slice:" + s.id + " reports first"));
   const auto f = pci.read(address);
+  if (!f &&
+      s.mechanism == SliceMechanism::pci)  // a whole device is there or not: no VFs to wait for
+    return c.add(bad(Verdict::warn, id, title,
+                     "not checked: " + address + " does not exist (slice:" + s.id + " says so)",
+                     "fix what slice:" + s.id + " reports first"));
   if (!f)
     return c.add(pass(id, title,
                       address +

@@ -433,4 +433,15 @@ TEST_F(SliceChecksTest, IdsAreStableAndUnique) {
 }
 
 }  // namespace
+// A whole device that is not there has no VFs to wait for: the group line must not say "its VFs
+// are not enabled" (it did, as a PASS), but that it was not checked, pointing at slice:<id>.
+TEST_F(SliceChecksTest, AMissingWholeDeviceIsNotAVfWaitingToBeEnabled) {
+  profile_.slices = {pci_slice("nic", "0000:00:05.0")};
+  const auto results = run();
+  EXPECT_THAT(line(results, "slice:nic"), HasSubstr("FAIL  slice nic: no PCI device 0000:00:05.0"));
+  EXPECT_EQ(line(results, "iommu-group:nic"),
+            "WARN  slice nic IOMMU group: not checked: 0000:00:05.0 does not exist (slice:nic says "
+            "so). Fix: fix what slice:nic reports first");
+}
+
 }  // namespace mdevrun
