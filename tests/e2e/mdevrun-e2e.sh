@@ -182,6 +182,20 @@ t_types() {
     DETAIL="mtty-1/2, mdpy-vga/xga/hd, mbochs-small/medium/large listed; SR-IOV PF $PF (0 of 2 VFs)"
 }
 
+t_check_slices() {
+    # check judges the slices by start's own rules, on a real IOMMU with interrupt remapping.
+    run mdevrun check "$P/$NAME.json"
+    for l in "PASS  interrupt remapping: enabled" "PASS  vfio-pci driver" "PASS  slice vf0 PF" \
+             "PASS  slice vf0 IOMMU group" "PASS  slice nic IOMMU group: $NIC is alone"; do
+        has "$l" || return 1
+    done
+    run mdevrun check "$P/e2e-nonviable.json"
+    [ "$RC" != 0 ] || { DETAIL="check of e2e-nonviable exited 0"; return 1; }
+    has "FAIL  slice nic IOMMU group: $BR_NIC shares IOMMU group" && has "$BR_NIC2" || return 1
+    pci_pristine || return 1
+    DETAIL="PF, vfio-pci, interrupt remapping and both groups PASS; the bridge's group FAIL naming $BR_NIC2; nothing changed"
+}
+
 UUID= QEMU_PID= START_T=
 t_start() {
     # The profile's kernel command line must be the one the guest was built with.
@@ -471,6 +485,7 @@ undo_someone_elses() {  # by hand again, so leftovers sees the outer VM as it bo
 
 main_step modules t_modules
 main_step types t_types
+step check-slices t_check_slices
 main_step start t_start
 main_step status t_status
 if [ $MAIN_OK = 1 ]; then step second-launcher t_second_launcher
