@@ -71,6 +71,7 @@ int run(int argc, char** argv) {
   add_plug(app, action);
   add_stop(app, action);
   add_list(app, action);
+  add_display(app, action);
 
   // `mdevrun help [COMMAND]` is what people type first; answer it like --help.
   if (argc >= 2 && std::string_view(argv[1]) == "help") {

@@ -45,8 +45,13 @@ int run_status(const Host& host, const StatusOptions& o) {
                     ? "  " + out["display_address"].get<std::string>() + " (vncviewer " +
                           out["display_address"].get<std::string>() + ")"
                     : std::string())
-            << "\n"
-            << "  qmp socket  " << out["qmp_socket"].get<std::string>() << "\n";
+            << "\n";
+  // A spice display has no address from qemu: say where it is (VNC's is on the line above).
+  if (const auto a = out.find("display_access");
+      a != out.end() && a->contains("uri") && !out.contains("display_address"))
+    std::cout << "  viewer      remote-viewer " << (*a)["uri"].get<std::string>()
+              << "   (or: mdevrun display " << name << ")\n";
+  std::cout << "  qmp socket  " << out["qmp_socket"].get<std::string>() << "\n";
   for (const auto& md : out["mdevs"])
     std::cout << "  mdev " << md["id"].get<std::string>() << "  " << md["uuid"].get<std::string>()
               << "  " << md["type"].get<std::string>() << " on " << md["parent"].get<std::string>()

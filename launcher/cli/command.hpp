@@ -30,5 +30,6 @@ void add_unplug(CLI::App& app, Action& action);
 void add_plug(CLI::App& app, Action& action);
 void add_stop(CLI::App& app, Action& action);
 void add_list(CLI::App& app, Action& action);
+void add_display(CLI::App& app, Action& action);
 
 }  // namespace mdevrun::cli

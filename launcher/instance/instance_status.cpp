@@ -5,6 +5,7 @@
 
 #include "devices/mdev_discovery.hpp"
 #include "devices/pci_sysfs.hpp"
+#include "instance/display_access.hpp"
 #include "profile/profile_choices.hpp"
 
 namespace mdevrun {
@@ -58,6 +59,8 @@ nlohmann::json describe_instance(const Host& host, const InstanceState& state,
   }
   out["display"] = to_string(profile->display.backend) + (profile->display.gl ? " (gl)" : "");
   if (facts.display_address) out["display_address"] = *facts.display_address;
+  out["display_access"] =
+      to_json(display_access(profile->display, facts.spice_socket, facts.display_address));
   for (const auto& d : profile->devices)
     out["devices"].push_back({{"id", d.id}, {"driver", d.driver}, {"attached", is_attached(d.id)}});
   return out;

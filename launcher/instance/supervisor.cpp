@@ -235,6 +235,7 @@ void Supervisor::query_verb(std::function<void(qmp::reply)> done) {
   };
   auto q = std::make_shared<Query>();
   q->done = std::move(done);
+  q->facts.spice_socket = qemu_runtime_paths(runtime_, profile_.name).spice_socket;
   auto finish = [this, q] {
     InstanceState state;
     try {

@@ -292,6 +292,46 @@ TEST_F(Lifecycle, TwoVncProfilesEachGetAFreeDisplayShownByStatus) {
   expect_nothing_left();
 }
 
+// Where a viewer connects: a local spice display is a spice+unix:// URI of the socket qemu really
+// listens on (status says so, `display --print` prints it); a VM without a display says it has
+// none (exit 12); a VNC display is qemu's chosen address as a vnc:// URI.
+TEST_F(Lifecycle, DisplayTellsWhereAViewerConnects) {
+  const fs::path spice =
+      write_profile(false, {{"display", {{"backend", "spice"}}}, {"mdevs", nullptr}});
+  ASSERT_EQ(mdevrun({"start", "--detach", spice.string()}).status, 0);
+  const CliRun print = mdevrun({"display", "--print", "lc"});
+  ASSERT_EQ(print.status, 0) << print.out;
+  const std::string uri = print.out.substr(0, print.out.find('\n'));
+  ASSERT_EQ(uri.rfind("spice+unix://", 0), 0u) << print.out;
+  const fs::path sock = uri.substr(std::string("spice+unix://").size());
+  EXPECT_TRUE(fs::is_socket(sock)) << sock;
+  const json status = json::parse(mdevrun({"status", "--json", "lc"}).out);
+  EXPECT_EQ(status["display_access"].value("uri", ""), uri);
+  EXPECT_EQ(status["display_access"]["viewer"], (json{"remote-viewer", uri}));
+  EXPECT_NE(mdevrun({"status", "lc"}).out.find("viewer      remote-viewer " + uri),
+            std::string::npos);
+  ASSERT_EQ(mdevrun({"stop", "--force", "lc"}).status, 0);
+
+  const fs::path none =
+      write_profile(false, {{"display", {{"backend", "none"}}}, {"mdevs", nullptr}});
+  ASSERT_EQ(mdevrun({"start", "--detach", none.string()}).status, 0);
+  const CliRun no_display = mdevrun({"display", "lc"});
+  EXPECT_EQ(no_display.status, 12) << no_display.out;
+  EXPECT_NE(no_display.out.find("lc has no display to connect to"), std::string::npos)
+      << no_display.out;
+  ASSERT_EQ(mdevrun({"stop", "--force", "lc"}).status, 0);
+
+  const fs::path vnc =
+      write_profile(false, {{"display", {{"backend", "vnc"}}}, {"mdevs", nullptr}});
+  ASSERT_EQ(mdevrun({"start", "--detach", vnc.string()}).status, 0);
+  const json vs = json::parse(mdevrun({"status", "--json", "lc"}).out);
+  EXPECT_EQ(vs["display_access"].value("uri", ""), "vnc://" + vs.value("display_address", "?"));
+  EXPECT_EQ(mdevrun({"display", "--print", "lc"}).out,
+            "vnc://" + vs.value("display_address", "?") + "\n");
+  ASSERT_EQ(mdevrun({"stop", "--force", "lc"}).status, 0);
+  expect_nothing_left();
+}
+
 // No guest OS answers the ACPI powerdown (SeaBIOS with nothing to boot), so `stop` escalates to
 // quit after --timeout and says so (the supervisor runs it on its own monitor, so another client
 // being connected changes nothing: Multiplexer.StopWithAnEventsClientConnectedPowersTheGuestDown).
