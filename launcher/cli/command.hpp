@@ -31,5 +31,6 @@ void add_plug(CLI::App& app, Action& action);
 void add_stop(CLI::App& app, Action& action);
 void add_list(CLI::App& app, Action& action);
 void add_display(CLI::App& app, Action& action);
+void add_logs(CLI::App& app, Action& action);
 
 }  // namespace mdevrun::cli

@@ -332,6 +332,52 @@ TEST_F(Lifecycle, DisplayTellsWhereAViewerConnects) {
   expect_nothing_left();
 }
 
+// `logs` prints the serial file of the profile and, with --qemu, qemu's own log; -f follows until
+// the VM ends (and then returns by itself); a VM whose serial goes nowhere says where to set it.
+TEST_F(Lifecycle, LogsPrintsAndFollowsTheSerialAndQemuLogs) {
+  const fs::path profile = write_profile(false, {{"mdevs", nullptr}});
+  ASSERT_EQ(mdevrun({"start", "--detach", profile.string()}).status, 0);
+  std::ofstream(dir_ / "serial.log", std::ios::app) << "MDEVRUN-TEST-SERIAL-LINE\n";
+  const CliRun serial = mdevrun({"logs", "lc"});
+  EXPECT_EQ(serial.status, 0) << serial.out;
+  EXPECT_NE(serial.out.find("MDEVRUN-TEST-SERIAL-LINE"), std::string::npos) << serial.out;
+  EXPECT_EQ(mdevrun({"logs", "--qemu", "lc"}).status, 0);
+  // -f in the background; the line written after it started must reach it, and it must end
+  // when the VM does.
+  ChildOptions co;
+  co.output = ChildOptions::Output::pipe_stdout;
+  Child follower = spawn({kMdevrun, "logs", "-f", "lc"}, co);
+  std::string followed;
+  auto read_for = [&](std::chrono::milliseconds bound, const std::string& want) {
+    const auto deadline = std::chrono::steady_clock::now() + bound;
+    while (followed.find(want) == std::string::npos &&
+           std::chrono::steady_clock::now() < deadline) {
+      pollfd pfd{follower.output().get(), POLLIN, 0};
+      if (::poll(&pfd, 1, 100) <= 0) continue;
+      char buf[4096];
+      const ssize_t n = ::read(pfd.fd, buf, sizeof buf);
+      if (n <= 0) break;
+      followed.append(buf, static_cast<std::size_t>(n));
+    }
+    return followed.find(want) != std::string::npos;
+  };
+  EXPECT_TRUE(read_for(5s, "MDEVRUN-TEST-SERIAL-LINE")) << followed;
+  std::ofstream(dir_ / "serial.log", std::ios::app) << "MDEVRUN-TEST-AFTER-FOLLOW\n";
+  EXPECT_TRUE(read_for(5s, "MDEVRUN-TEST-AFTER-FOLLOW")) << followed;
+  ASSERT_EQ(mdevrun({"stop", "--force", "lc"}).status, 0);
+  const auto st = follower.wait_until(std::chrono::steady_clock::now() + 10s);
+  EXPECT_EQ(st, 0) << "logs -f did not end with the VM";
+
+  const fs::path quiet = write_profile(false, {{"serial", {{"mode", "none"}}}, {"mdevs", nullptr}});
+  ASSERT_EQ(mdevrun({"start", "--detach", quiet.string()}).status, 0);
+  const CliRun none = mdevrun({"logs", "lc"});
+  EXPECT_EQ(none.status, 12) << none.out;
+  EXPECT_NE(none.out.find("not written to a file (serial mode none)"), std::string::npos)
+      << none.out;
+  ASSERT_EQ(mdevrun({"stop", "--force", "lc"}).status, 0);
+  expect_nothing_left();
+}
+
 // No guest OS answers the ACPI powerdown (SeaBIOS with nothing to boot), so `stop` escalates to
 // quit after --timeout and says so (the supervisor runs it on its own monitor, so another client
 // being connected changes nothing: Multiplexer.StopWithAnEventsClientConnectedPowersTheGuestDown).
