@@ -56,7 +56,9 @@ CLI::Validator seconds(bool zero_allowed) {
 }
 
 int run(int argc, char** argv) {
-  CLI::App app{"mdevrun: start QEMU virtual machines that use a Linux mediated device (mdev)"};
+  CLI::App app{
+      "mdevrun: start QEMU virtual machines with a slice of a device: a mediated device (mdev), an "
+      "SR-IOV virtual function, or a whole PCI device"};
   app.set_version_flag("--version", std::string("mdevrun ") + kVersion);
   app.require_subcommand(1);
   Action action;

@@ -83,7 +83,8 @@ int run_status(const Host& host, const StatusOptions& o) {
 
 void add_status(CLI::App& app, Action& action) {
   auto o = std::make_shared<StatusOptions>();
-  auto* sub = app.add_subcommand("status", "Show an instance: state, pid, mdevs, devices");
+  auto* sub =
+      app.add_subcommand("status", "Show an instance: state, pid, display, mdevs, slices, devices");
   sub->add_option("name", o->target, "Instance name or profile")->required();
   sub->add_flag("--json", o->json, "JSON for scripts");
   sub->callback([o, &action] { action = [o](const Host& host) { return run_status(host, *o); }; });
