@@ -696,21 +696,30 @@ TEST_F(CrashPoints, RandomKillSoak) {
     ChildOptions quiet;
     quiet.output = ChildOptions::Output::null;
     Child start = spawn({kMdevrun, "start", profile.string()}, quiet);
-    std::this_thread::sleep_for(std::chrono::microseconds(delay_us(random)));
+    const int kill_delay = delay_us(random);
+    std::this_thread::sleep_for(std::chrono::microseconds(kill_delay));
     if (start.try_wait()) {  // it failed on its own: a real error, not a kill
       ADD_FAILURE() << "start exited with " << *start.try_wait() << " before the kill";
       break;
     }
     start.kill_and_reap();
     ++kills;
-    mdevrun({"list"});
+    const CliRun list = mdevrun({"list"});
     for (int i = 0; i < 200 && qemu_left(); ++i) std::this_thread::sleep_for(5ms);
-    const bool leaked = qemu_left() || mdev_count() != 0 || fs::exists(dir_ / "run/lc") ||
-                        available() != before_ ||
-                        (fs::exists(dir_ / "run/locks") && !fs::is_empty(dir_ / "run/locks"));
-    if (leaked) {
+    auto leaked = [&] {
+      return qemu_left() || mdev_count() != 0 || fs::exists(dir_ / "run/lc") ||
+             available() != before_ ||
+             (fs::exists(dir_ / "run/locks") && !fs::is_empty(dir_ / "run/locks"));
+    };
+    if (leaked()) {
       ++leaks;
-      ADD_FAILURE() << "leak after kill " << kills;
+      // What the one `list` said, and whether a second one finds something to clean: tells a
+      // missed recovery from one that was refused or failed.
+      const CliRun again = mdevrun({"list"});
+      ADD_FAILURE() << "leak after kill " << kills << " (killed " << kill_delay << " us after "
+                    << "spawn); list said (exit " << list.status << "): " << list.out
+                    << "; a second list (exit " << again.status << "): " << again.out
+                    << (leaked() ? "; still leaked after it" : "; clean after it");
       expect_nothing_left();
       break;
     }
