@@ -982,6 +982,57 @@ TEST_F(SliceCrashPoints, CleanupKilledAtEveryStep) {
   std::cout << "cleanup with slices killed at " << killed << " steps, 0 leaks\n";
 }
 
+// NVIDIA's VF-based vGPU (vGPU 17+, no mdev) through the whole program on the fake sysfs's L40S:
+// start enables the VFs and writes the type (by its name) to the first VF where it is creatable,
+// status says which, stop writes 0 back and disables the VFs; killed at every step of start, the
+// next `list` gives all of it back. (Attaching in qemu is the vfio-pci host= path of any VF,
+// proven on the real kernel by the e2e; qemu-without-vfio cannot attach here.)
+TEST_F(SliceCrashPoints, NvidiaVgpuStartStopAndEveryStartStepPutTheHostBack) {
+  const fs::path profile = write_profile(false, {{"slices",
+                                                  {{{"id", "vgpu0"},
+                                                    {"mechanism", "nvidia-vgpu"},
+                                                    {"pf", "0000:41:00.0"},
+                                                    {"vgpu-type", "NVIDIA L40S-2Q"}}}}});
+  const std::string pf = "0000:41:00.0";
+  auto nvidia_pristine = [&](const std::string& when) {
+    EXPECT_EQ(attr(pf, "sriov_numvfs"), "0\n") << when;
+    EXPECT_EQ(attr(pf, "sriov_drivers_autoprobe"), "1\n") << when;
+  };
+  const CliRun start = mdevrun({"start", "--detach", profile.string()});
+  ASSERT_EQ(start.status, 0) << start.out;
+  const json s = json::parse(mdevrun({"status", "lc", "--json"}).out);
+  ASSERT_EQ(s["slices"].size(), 1u) << s.dump();
+  const std::string vf = s["slices"][0]["address"];
+  EXPECT_EQ(s["slices"][0]["mechanism"], "nvidia-vgpu");
+  EXPECT_EQ(s["slices"][0]["vgpu_type"], 1148);
+  EXPECT_EQ(s["slices"][0]["driver"], "nvidia");  // never rebound: nvidia serves VFIO for it
+  EXPECT_EQ(attr(vf, "nvidia/current_vgpu_type"), "1148\n");
+  EXPECT_NE(attr(pf, "sriov_numvfs"), "0\n");
+  ASSERT_EQ(mdevrun({"stop", "--force", "lc"}).status, 0);
+  expect_nothing_left();
+  nvidia_pristine("after stop");
+
+  before_ = available();
+  long killed = 0;
+  for (long n = 1; n < 300; ++n) {
+    CliRun armed;
+    if (!run_armed(n, {"start", "--detach", profile.string()}, &armed)) {
+      ASSERT_EQ(armed.status, 0) << "step " << n << " was past the last: " << armed.out;
+      EXPECT_EQ(mdevrun({"stop", "--force", "lc"}).status, 0);
+      expect_recovered("after the unkilled start");
+      nvidia_pristine("after the unkilled start");
+      break;
+    }
+    ++killed;
+    EXPECT_NE(armed.status, 0) << "a start killed at step " << n << " reported success";
+    expect_recovered("start killed at step " + std::to_string(n));
+    nvidia_pristine("start killed at step " + std::to_string(n));
+    if (HasFailure()) break;
+  }
+  EXPECT_GE(killed, 8);  // numvfs, autoprobe and the type: each intent, write and outcome
+  std::cout << "nvidia-vgpu start killed at " << killed << " steps, 0 leaks\n";
+}
+
 TEST_F(SliceCrashPoints, SupervisorKilledIsPutBackByTheNextList) {
   const CliRun start = mdevrun({"start", "--detach", slice_profile().string()});
   ASSERT_EQ(start.status, 0) << start.out;
