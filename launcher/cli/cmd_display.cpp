@@ -8,7 +8,6 @@
 #include "base/error.hpp"
 #include "cli/command.hpp"
 #include "instance/instance_monitor.hpp"
-#include "instance/qmp_exit_code.hpp"
 #include "os/process.hpp"
 
 namespace mdevrun::cli {
@@ -22,11 +21,7 @@ struct DisplayOptions {
 
 int run_display(const Host& host, const DisplayOptions& o) {
   InstanceMonitor m = connect_instance(host, o.target, 5s);
-  const nlohmann::json out = translating_qmp_errors([&] {
-    const qmp::reply r = m.qmp->execute("query-mdevrun");
-    if (r.error) throw Error(ExitCode::qmp_error, r.error->to_string());
-    return r.value;
-  });
+  const nlohmann::json out = query_mdevrun(m);
   const std::string& name = m.state.name;
   const auto a = out.find("display_access");
   if (a == out.end())  // the profile is no longer readable: the supervisor cannot say

@@ -7,7 +7,6 @@
 #include "base/error.hpp"
 #include "cli/command.hpp"
 #include "instance/instance_monitor.hpp"
-#include "instance/qmp_exit_code.hpp"
 
 namespace mdevrun::cli {
 namespace {
@@ -27,11 +26,7 @@ std::string uptime_text(std::int64_t seconds) {
 int run_status(const Host& host, const StatusOptions& o) {
   InstanceMonitor m = connect_instance(host, o.target, 5s);
   // The supervisor composes it (instance/instance_status): the same answer any QMP client gets.
-  const nlohmann::json out = translating_qmp_errors([&] {
-    const qmp::reply r = m.qmp->execute("query-mdevrun");
-    if (r.error) throw Error(ExitCode::qmp_error, r.error->to_string());
-    return r.value;
-  });
+  const nlohmann::json out = query_mdevrun(m);
   const std::string& name = m.state.name;
 
   if (o.json) {

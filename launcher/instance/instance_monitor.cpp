@@ -47,4 +47,12 @@ std::vector<std::string> attached_device_ids(qmp::blocking_client& monitor) {
   return ids;
 }
 
+qmp::json query_mdevrun(InstanceMonitor& m) {
+  return translating_qmp_errors([&] {
+    const qmp::reply r = m.qmp->execute("query-mdevrun");
+    if (r.error) throw Error(ExitCode::qmp_error, r.error->to_string());
+    return r.value;
+  });
+}
+
 }  // namespace mdevrun

@@ -42,6 +42,10 @@ struct InstanceMonitor {
 InstanceMonitor connect_instance(const Host& host, const std::string& name_or_profile,
                                  std::chrono::milliseconds timeout);
 
+/// The supervisor's `query-mdevrun` answer: what `status` shows (instance/instance_status). Throws
+/// Error (qmp_error for an error reply; connect/timeout/protocol as translating_qmp_errors maps).
+qmp::json query_mdevrun(InstanceMonitor& m);
+
 /// The ids of the devices qemu has now (children of /machine/peripheral), sorted. Throws
 /// qmp::system_error like any blocking_client call.
 /// Connects `client` to `instance`'s socket, with connect_instance's errors.
