@@ -4,7 +4,6 @@
 
 #include <nlohmann/json.hpp>
 
-#include "base/error.hpp"
 #include "cli/command.hpp"
 #include "instance/instance_monitor.hpp"
 

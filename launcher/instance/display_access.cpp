@@ -5,9 +5,13 @@
 namespace mdevrun {
 namespace {
 
-// An IPv6 host goes into a URI in brackets: spice://[::1]:5930.
-std::string uri_host(const std::string& host) {
-  return host.find(':') != std::string::npos && host.front() != '[' ? "[" + host + "]" : host;
+// "scheme://host:port" from "host:port" (the port is after the last colon); an IPv6 host goes
+// into a URI in brackets: spice://[::1]:5930.
+std::string network_uri(const std::string& scheme, const std::string& address) {
+  const auto colon = address.rfind(':');
+  std::string host = address.substr(0, colon);
+  if (host.find(':') != std::string::npos && host.front() != '[') host = "[" + host + "]";
+  return scheme + "://" + host + (colon == std::string::npos ? "" : address.substr(colon));
 }
 
 }  // namespace
@@ -19,21 +23,14 @@ DisplayAccess display_access(const DisplaySpec& display, const std::filesystem::
   a.gl = display.gl && display.backend != DisplayBackend::egl_headless;
   switch (display.backend) {
     case DisplayBackend::spice:
-      if (display.listen) {
-        const auto colon = display.listen->rfind(':');
-        a.uri = "spice://" + uri_host(display.listen->substr(0, colon)) +
-                (colon == std::string::npos ? "" : display.listen->substr(colon));
-      } else {
-        a.uri = "spice+unix://" + spice_socket.string();
-      }
+      a.uri = display.listen ? network_uri("spice", *display.listen)
+                             : "spice+unix://" + spice_socket.string();
       a.how = "open " + *a.uri + " with remote-viewer (Debian: virt-viewer)" +
               (a.gl ? "; a GL display is shown only to a viewer on this host" : "");
       break;
     case DisplayBackend::vnc:
       if (vnc_address) {
-        const auto colon = vnc_address->rfind(':');
-        a.uri = "vnc://" + uri_host(vnc_address->substr(0, colon)) +
-                (colon == std::string::npos ? "" : vnc_address->substr(colon));
+        a.uri = network_uri("vnc", *vnc_address);
         a.how = "open " + *a.uri + " with remote-viewer or any VNC viewer (vncviewer " +
                 *vnc_address + ")";
       } else {
