@@ -33,7 +33,11 @@ BoundedWrite write_bounded(const fs::path& path, std::string_view value,
   std::optional<Child> child;
   try {
     // The body runs in a fork of a possibly threaded process: write_sysfs is open + write only.
-    child = fork_call([&] { return write_sysfs(path, value); });
+    // It keeps none of our descriptors: a write stuck in the kernel must not keep the instance
+    // and UUID locks held after we exit, or the instance would look alive to `mdevrun list`.
+    ChildOptions writer;
+    writer.close_inherited_fds = true;
+    child = fork_call([&] { return write_sysfs(path, value); }, writer);
   } catch (const SpawnError& e) {
     return {e.error, false};
   }

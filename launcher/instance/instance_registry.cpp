@@ -105,11 +105,39 @@ std::optional<std::string> clean_stale_instance_locked(const Host& host, const s
   return what;
 }
 
+namespace {
+
+// A process that has exited (or is a zombie) is not holding anything of its own any more.
+bool process_gone(const Host& host, pid_t pid) {
+  const std::string stat = read_sysfs(host.proc / std::to_string(pid) / "stat").value_or("");
+  if (stat.empty()) return true;
+  const auto paren = stat.rfind(')');
+  return paren != std::string::npos && paren + 2 < stat.size() && stat[paren + 2] == 'Z';
+}
+
+// The instance lock, or none while a live supervisor holds it. A lock whose recorded holder is
+// gone but which is still held was inherited by a child the supervisor forked (a bounded sysfs
+// writer, a qemu between fork and exec) and is on its way out with it: waited for briefly, so a
+// killed supervisor is not taken for a live one by the `list` right after the kill.
+std::optional<FileLock> take_instance_lock(const Host& host, const fs::path& path) {
+  using Clock = std::chrono::steady_clock;
+  const auto deadline = Clock::now() + std::chrono::seconds(3);
+  std::optional<pid_t> holder;
+  auto lock = FileLock::try_lock(path, &holder);
+  while (!lock && holder && process_gone(host, *holder) && Clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    lock = FileLock::try_lock(path, &holder);
+  }
+  return lock;
+}
+
+}  // namespace
+
 std::optional<std::string> clean_stale_instance(const Host& host, const std::string& name) {
   const RuntimeDir runtime = RuntimeDir::of(host);
   if (!fs::exists(runtime.instance_dir(name))) return std::nullopt;
   runtime.ensure_locks_dir();
-  auto lock = FileLock::try_lock(runtime.instance_lock(name));
+  auto lock = take_instance_lock(host, runtime.instance_lock(name));
   if (!lock) return std::nullopt;  // alive
   return clean_stale_instance_locked(host, name);
 }

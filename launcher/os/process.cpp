@@ -6,6 +6,7 @@
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <climits>
@@ -205,7 +206,8 @@ Child spawn(const std::vector<std::string>& argv, const ChildOptions& options) {
 Child fork_call(const std::function<int()>& body, const ChildOptions& options) {
   return fork_child(options, "a child process", [&](int report) {
     ::close(report);  // EOF now: the setup worked and the body runs
-    int code = 70;    // EX_SOFTWARE: an exception must not unwind into the parent's frames
+    if (options.close_inherited_fds) ::close_range(3, ~0U, 0);
+    int code = 70;  // EX_SOFTWARE: an exception must not unwind into the parent's frames
     try {
       code = body();
     } catch (...) {

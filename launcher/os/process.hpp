@@ -39,6 +39,9 @@ struct ChildOptions {
   bool die_with_parent = false;    ///< PR_SET_PDEATHSIG=SIGKILL: gone when we are
   bool own_process_group = false;  ///< setpgid(0, 0): a terminal's Ctrl-C does not reach it
   bool new_session = false;        ///< setsid(): no controlling terminal, outlives our session
+  /// fork_call only: the child closes every descriptor above stderr before `body`, so it holds
+  /// none of our locks (an flock lives as long as any copy of its descriptor) while it runs.
+  bool close_inherited_fds = false;
 };
 
 class Child {

@@ -2,8 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <fstream>
 
+#include "os/file_lock.hpp"
 #include "temp_dir.hpp"
 
 namespace mdevrun {
@@ -30,6 +34,41 @@ TEST(InstanceRegistry, AnUnreadableCmdlineIsNotTheInstancesQemu) {
   EXPECT_FALSE(instance_qemu_alive(host, state));
   EXPECT_EQ(instance_qemu_pid(host, "desk", &state), std::nullopt);
   EXPECT_EQ(instance_qemu_pid(host, "desk", nullptr), 77);
+}
+
+// A supervisor SIGKILLed while a child it forked still runs (a bounded sysfs writer, a qemu between
+// fork and exec) leaves its instance lock held by that child for a moment. The `list` right after
+// the kill must wait for it and clean up, not take the dead instance for a live one.
+TEST(InstanceRegistry, ALockHeldOnlyByADeadSupervisorsChildIsWaitedFor) {
+  testing::TempDir root;
+  Host host;
+  host.runtime = root.path() / "run";
+  const RuntimeDir runtime = RuntimeDir::of(host);
+  runtime.create_instance_dir("desk");
+  runtime.ensure_locks_dir();
+  const pid_t supervisor = ::fork();
+  ASSERT_GE(supervisor, 0);
+  if (supervisor == 0) {
+    // _exit everywhere: no destructor unlinks or unlocks; both processes share the locked
+    // descriptor and the child keeps it for 300 ms after its parent is gone.
+    auto lock = FileLock::try_lock(runtime.instance_lock("desk"));
+    if (!lock) ::_exit(1);
+    const pid_t child = ::fork();
+    if (child == 0) ::usleep(300000);
+    ::_exit(child < 0 ? 1 : 0);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(supervisor, &status, 0), supervisor);
+  ASSERT_EQ(status, 0);
+  std::optional<pid_t> holder;
+  ASSERT_FALSE(FileLock::try_lock(runtime.instance_lock("desk"), &holder)) << "the child holds it";
+  EXPECT_EQ(holder, supervisor);
+
+  const InstanceListing listing = list_instances(host);
+  ASSERT_EQ(listing.cleaned.size(), 1u);
+  EXPECT_NE(listing.cleaned[0].find("cleaned up instance desk"), std::string::npos);
+  EXPECT_TRUE(listing.running.empty());
+  EXPECT_FALSE(fs::exists(runtime.instance_dir("desk")));
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include "os/process.hpp"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -104,6 +105,19 @@ TEST(Process, ForkCallExitsWithTheBodysValue) {
   EXPECT_EQ(c.wait_until(Clock::now() + 5s), 42);
   Child thrower = fork_call([]() -> int { throw std::runtime_error("x"); });
   EXPECT_EQ(thrower.wait_until(Clock::now() + 5s), 70);  // never unwinds into our frames
+}
+
+// A held flock lives as long as any copy of its descriptor: a writer child that keeps one keeps
+// the instance looking alive after the supervisor died.
+TEST(Process, ForkCallCanDropEveryInheritedDescriptor) {
+  const int fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(fd, 3);
+  auto still_open = [fd] { return ::fcntl(fd, F_GETFD) != -1 ? 1 : 0; };
+  EXPECT_EQ(fork_call(still_open).wait_until(Clock::now() + 5s), 1);
+  ChildOptions closed;
+  closed.close_inherited_fds = true;
+  EXPECT_EQ(fork_call(still_open, closed).wait_until(Clock::now() + 5s), 0);
+  ::close(fd);
 }
 
 TEST(Process, ChildrenGetADefaultSigpipeAndAnEmptySignalMask) {
