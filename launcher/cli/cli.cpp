@@ -10,6 +10,7 @@
 #include "base/did_you_mean.hpp"
 #include "base/error.hpp"
 #include "cli/command.hpp"
+#include "cli/progress_line.hpp"
 #include "version.hpp"
 
 namespace mdevrun::cli {
@@ -61,6 +62,10 @@ int run(int argc, char** argv) {
       "SR-IOV virtual function, or a whole PCI device"};
   app.set_version_flag("--version", std::string("mdevrun ") + kVersion);
   app.require_subcommand(1);
+  // Accepted before or after the command: `mdevrun stop desk --quiet` reads naturally.
+  app.fallthrough();
+  bool quiet = false;
+  app.add_flag("-q,--quiet", quiet, "No progress line while waiting (errors still print)");
   Action action;
   add_start(app, action);
   add_check(app, action);
@@ -99,6 +104,7 @@ int run(int argc, char** argv) {
     if (e.get_exit_code() == 0) return app.exit(e);
     return usage_error(app, e, argc, argv);
   }
+  ProgressLine::set_quiet(quiet);
   try {
     return action ? action(Host::from_env()) : 0;
   } catch (const Error& e) {

@@ -8,6 +8,7 @@
 #include "base/shell_quote.hpp"
 #include "check/profile_files.hpp"
 #include "cli/command.hpp"
+#include "cli/progress_line.hpp"
 #include "instance/detached_start.hpp"
 #include "instance/launch_plan.hpp"
 #include "instance/supervisor.hpp"
@@ -51,12 +52,21 @@ SupervisorOptions supervisor_options(const Host& host, const StartOptions& o, bo
 int run_start(const Host& host, const StartOptions& o) {
   if (o.dry_run) return run_dry_run(host, o);
   Profile profile = load_profile(o.profile);  // a bad profile is a usage error before anything
+  const std::string waiting = "starting " + profile.name + ": devices, then qemu's monitor";
   if (o.detach) {
-    std::cout << start_detached(std::move(profile), supervisor_options(host, o, false)) << "\n";
+    std::string started;
+    {
+      ProgressLine progress(waiting);
+      started = start_detached(std::move(profile), supervisor_options(host, o, false));
+    }
+    std::cout << started << "\n";
     return 0;
   }
   Supervisor vm(std::move(profile), supervisor_options(host, o, true));
-  vm.start();
+  {
+    ProgressLine progress(waiting);
+    vm.start();
+  }
   std::cerr << "mdevrun: " << vm.name() << " is running (qemu pid " << vm.qemu_pid()
             << "); Ctrl-C stops it\n";
   return vm.supervise();

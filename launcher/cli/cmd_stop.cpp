@@ -2,7 +2,9 @@
 #include <iostream>
 #include <memory>
 
+#include "base/text.hpp"
 #include "cli/command.hpp"
+#include "cli/progress_line.hpp"
 #include "instance/instance_registry.hpp"
 #include "instance/instance_stop.hpp"
 
@@ -19,7 +21,15 @@ int run_stop(const Host& host, const StopOptions& o) {
   StopPolicy policy;
   policy.guest_timeout = std::chrono::milliseconds(static_cast<long long>(o.timeout_s * 1000));
   policy.force = o.force;
-  std::cout << stop_instance(host, instance_name_from_arg(o.target), policy) << "\n";
+  const std::string name = instance_name_from_arg(o.target);
+  std::string stopped;
+  {
+    ProgressLine progress(o.force ? "stopping " + name
+                                  : "stopping " + name + ": waiting for the guest to power down (" +
+                                        format_seconds(policy.guest_timeout) + ", then quit)");
+    stopped = stop_instance(host, name, policy);
+  }
+  std::cout << stopped << "\n";
   return 0;
 }
 

@@ -3,9 +3,11 @@
 #include <chrono>
 #include <iostream>
 #include <memory>
+#include <optional>
 
 #include "base/text.hpp"
 #include "cli/command.hpp"
+#include "cli/progress_line.hpp"
 #include "instance/hotplug.hpp"
 
 namespace mdevrun::cli {
@@ -22,7 +24,14 @@ struct PlugOptions {
 int run_unplug(const Host& host, const PlugOptions& o) {
   InstanceMonitor m = connect_instance(host, o.target, 5s);
   const std::chrono::milliseconds timeout(static_cast<long long>(o.timeout_s * 1000));
-  const UnplugReport r = unplug_device(m, o.device, timeout);
+  std::optional<UnplugReport> report;
+  {
+    ProgressLine progress("unplugging " + (o.device.empty() ? "the first mdev" : o.device) +
+                          " from " + m.state.name + ": waiting for the guest to let go (up to " +
+                          format_seconds(timeout) + ")");
+    report = unplug_device(m, o.device, timeout);
+  }
+  const UnplugReport& r = *report;
   std::cout << "unplugged " << r.id << " from " << m.state.name << " in " << format_seconds(r.took)
             << std::endl;  // before a failing removal's error
   if (!o.remove_mdev) return 0;
