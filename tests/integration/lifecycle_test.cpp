@@ -12,13 +12,16 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <latch>
+#include <mutex>
 #include <random>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -1355,6 +1358,142 @@ TEST_F(Multiplexer, StopWithAnEventsClientConnectedPowersTheGuestDown) {
   EXPECT_NE(seen.find("\"event\":\"SHUTDOWN\""), std::string::npos) << seen;
   EXPECT_NE(seen.find("\"guest-shutdown\""), std::string::npos)
       << "the guest did not power off: " << seen;
+  // Its console shows the guest's own ACPI power-button handler ran (not a quit or a signal).
+  EXPECT_NE(read_file(dir_ / "serial.log").find("MDEVRUN-GUEST-POWEROFF"), std::string::npos)
+      << read_file(dir_ / "serial.log");
+  expect_nothing_left();
+}
+
+// The issue's test-suite user: three clients at once (an events stream, a command loop, a raw
+// socat) while unplug, plug and stop run. Each sees every event once, in the same order, and
+// every reply to its own commands; the stop still powers the guest down.
+TEST_F(Multiplexer, ThreeClientsAtOnceWhileUnplugPlugAndStopRun) {
+  start_detached(/*with_guest=*/true);
+  const auto key = [](const json& e) {
+    return e["event"].get<std::string>() + "@" + e["timestamp"].dump() +
+           e.value("data", json()).dump();
+  };
+  // 1: `mdevrun events`, a JSON line per event.
+  ChildOptions piped;
+  piped.output = ChildOptions::Output::pipe_stdout;
+  Child events = spawn({kMdevrun, "events", "lc"}, piped);
+  // 2: socat on the socket, its stdin a FIFO this test writes (and never closes before the end).
+  const fs::path fifo = dir_ / "socat.in";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  Child socat = spawn(
+      {"sh", "-c", "exec socat - UNIX-CONNECT:" + socket().string() + " <" + fifo.string()}, piped);
+  UniqueFd socat_in(::open(fifo.c_str(), O_WRONLY | O_CLOEXEC));
+  ASSERT_TRUE(socat_in);
+  const std::string caps = "{\"execute\":\"qmp_capabilities\",\"id\":\"socat-caps\"}\n";
+  ASSERT_EQ(::write(socat_in.get(), caps.data(), caps.size()), static_cast<ssize_t>(caps.size()));
+  // 3: a library client issuing commands in a loop, its ids colliding with everyone's.
+  std::atomic<bool> looping{true}, stopping{false};
+  std::atomic<int> replies{0}, wrong{0};
+  std::mutex wrong_mutex;
+  std::string wrong_text;
+  std::vector<json> loop_events;
+  std::thread loop;
+  {
+    auto c = std::make_shared<qmp::blocking_client>();
+    c->connect(socket().string(), 20s);
+    ASSERT_TRUE(wait_for_clients(3)) << "not all three clients connected";
+    loop = std::thread([&, c] {
+      // The VM going away while a command is out ends the loop with an exception: expected.
+      try {
+        auto all = c->listen({});
+        const auto drain = [&] {
+          while (auto e = all.try_pop()) loop_events.push_back(e->to_json());
+        };
+        try {
+          while (looping) {
+            const auto name = c->execute("query-name", nullptr, 10s);
+            const auto st = c->query_status();
+            // Once the guest powers off, a command still out is answered with qemu's going away
+            // ("qemu's monitor: qemu closed the monitor connection", "... reset by peer").
+            const auto gone = [&](const auto& r) {
+              return stopping && !r.ok() && r.error->desc.rfind("qemu's monitor: ", 0) == 0;
+            };
+            if (gone(name) || gone(st)) break;
+            if (!name.ok() || name.value.value("name", "") != "lc" || !st.ok()) {
+              std::lock_guard lock(wrong_mutex);
+              ++wrong;
+              wrong_text += !name.ok() ? name.error->to_string()
+                            : st.ok()  ? name.value.dump()
+                                       : st.error->to_string();
+              wrong_text += "; ";
+            }
+            replies += 2;
+            drain();
+            std::this_thread::sleep_for(20ms);
+          }
+        } catch (const std::exception&) {
+        }
+        drain();
+      } catch (const std::exception&) {
+      }
+    });
+  }
+  const CliRun unplug = mdevrun({"unplug", "lc", "t0", "--timeout", "30"});
+  EXPECT_EQ(unplug.status, 0) << unplug.out;
+  const CliRun plug = mdevrun({"plug", "lc", "t0"});
+  EXPECT_EQ(plug.status, 0) << plug.out;
+  EXPECT_TRUE(wait_for_serial("MDEVRUN-GUEST-PCI add", 30s)) << "the guest never saw the re-plug";
+  std::this_thread::sleep_for(500ms);  // the loop keeps going a while with the device back
+  const int before_stop = replies.load();
+  stopping = true;
+  const CliRun stop = mdevrun({"stop", "lc"});
+  looping = false;
+  loop.join();
+  EXPECT_EQ(stop.status, 0) << stop.out;
+  EXPECT_NE(stop.out.find("stopped lc: powered down"), std::string::npos) << stop.out;
+  EXPECT_GT(before_stop, 20) << "the command loop was held up";
+  EXPECT_EQ(wrong.load(), 0) << "a reply went to the wrong client or was wrong: " << wrong_text;
+
+  socat_in.reset();
+  ASSERT_TRUE(events.wait_until(std::chrono::steady_clock::now() + 30s));
+  ASSERT_TRUE(socat.wait_until(std::chrono::steady_clock::now() + 30s));
+  const auto lines = [](const std::string& text) {
+    std::vector<json> out;
+    std::istringstream in(text);
+    for (std::string l; std::getline(in, l);)
+      if (!l.empty()) out.push_back(json::parse(l));
+    return out;
+  };
+  std::vector<json> from_events, from_socat;
+  for (const auto& m : lines(read_all(events.output())))
+    if (m.contains("event")) from_events.push_back(m);
+  bool socat_caps = false;
+  for (const auto& m : lines(read_all(socat.output()))) {
+    if (m.contains("event")) from_socat.push_back(m);
+    socat_caps = socat_caps || m.value("id", json()) == "socat-caps";
+  }
+  EXPECT_TRUE(socat_caps) << "socat never got its own reply";
+  // Everyone connected before the unplug: from the first DEVICE_DELETED on, the three streams
+  // are the same events, each once.
+  const auto from_unplug = [&](const std::vector<json>& all) {
+    std::vector<std::string> keys;
+    bool on = false;
+    for (const auto& e : all) {
+      on = on || e["event"] == "DEVICE_DELETED";
+      if (on) keys.push_back(key(e));
+    }
+    return keys;
+  };
+  const auto a = from_unplug(from_events), b = from_unplug(from_socat),
+             c = from_unplug(loop_events);
+  ASSERT_FALSE(a.empty()) << "events saw no DEVICE_DELETED";
+  EXPECT_EQ(a, b) << "socat's events differ from `mdevrun events`'";
+  // The loop's client may have stopped reading once the VM was gone: its stream is a prefix.
+  ASSERT_LE(c.size(), a.size());
+  EXPECT_TRUE(std::equal(c.begin(), c.end(), a.begin())) << "the command loop's events differ";
+  EXPECT_EQ(std::set<std::string>(a.begin(), a.end()).size(), a.size()) << "an event came twice";
+  const auto has = [&](const std::string& name) {
+    return std::any_of(a.begin(), a.end(),
+                       [&](const std::string& k) { return k.rfind(name + "@", 0) == 0; });
+  };
+  EXPECT_TRUE(has("POWERDOWN"));
+  EXPECT_TRUE(has("SHUTDOWN"));
+  EXPECT_NE(read_file(dir_ / "serial.log").find("MDEVRUN-GUEST-POWEROFF"), std::string::npos);
   expect_nothing_left();
 }
 
