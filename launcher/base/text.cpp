@@ -1,5 +1,7 @@
 #include "base/text.hpp"
 
+#include <algorithm>
+
 #include <cstdio>
 
 namespace mdevrun {
@@ -33,6 +35,15 @@ std::string format_seconds(std::chrono::milliseconds duration) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%g s", static_cast<double>(ms) / 1000.0);
   return buf;
+}
+
+bool is_plain_name(std::string_view name) {
+  const bool ok_chars = std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '_' || c == '-';
+  });
+  return !name.empty() && name.size() <= 64 && ok_chars && name.front() != '.' &&
+         name.front() != '-';
 }
 
 }  // namespace mdevrun

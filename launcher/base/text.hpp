@@ -20,4 +20,8 @@ std::string lower(std::string_view text);
 /// "10 s", "0.25 s": a duration for messages.
 std::string format_seconds(std::chrono::milliseconds duration);
 
+/// True when `name` is safe as one path component made from user input: 1-64 characters of
+/// [A-Za-z0-9._-], not starting with '.' or '-' (so never "..", a hidden file or an option).
+bool is_plain_name(std::string_view name);
+
 }  // namespace mdevrun

@@ -9,6 +9,7 @@
 
 #include "base/did_you_mean.hpp"
 #include "base/error.hpp"
+#include "cli/cli_docs.hpp"
 #include "cli/command.hpp"
 #include "cli/progress_line.hpp"
 #include "version.hpp"
@@ -26,7 +27,7 @@ const CLI::App* find_command(const CLI::App& app, std::string_view name) {
 // without saying what was typed; mdevrun's promise is one prefixed line that says what to do.
 int usage_error(const CLI::App& app, const CLI::ParseError& e, int argc, char** argv) {
   std::vector<std::string> commands;
-  for (const auto* sub : app.get_subcommands({})) commands.push_back(sub->get_name());
+  for (const auto* sub : visible_commands(app)) commands.push_back(sub->get_name());
   std::string line = e.what();
   if (argc < 2) {
     line = "no command given";
@@ -80,6 +81,8 @@ int run(int argc, char** argv) {
   add_list(app, action);
   add_display(app, action);
   add_logs(app, action);
+  // Last and hidden: it documents every command above (and any added later) from this tree.
+  add_generate(app, action, kVersion);
 
   // `mdevrun help [COMMAND]` is what people type first; answer it like --help.
   if (argc >= 2 && std::string_view(argv[1]) == "help") {

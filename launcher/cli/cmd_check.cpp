@@ -5,6 +5,7 @@
 #include "check/check_report.hpp"
 #include "check/host_checks.hpp"
 #include "cli/command.hpp"
+#include "os/named_profile.hpp"
 #include "profile/profile_loader.hpp"
 
 namespace mdevrun::cli {
@@ -21,7 +22,7 @@ int run_check(const Host& host, const CheckOptions& o) {
   std::optional<Profile> profile;
   std::vector<CheckResult> results;
   if (!o.profile.empty()) {
-    profile = load_profile(o.profile);
+    profile = load_profile(resolve_profile_arg(host, o.profile));
     const auto n = profile->mdevs.size(), k = profile->slices.size();
     std::string counted = std::to_string(n) + " mdev" + (n == 1 ? "" : "s");
     if (k > 0) counted += ", " + std::to_string(k) + " slice" + (k == 1 ? "" : "s");
@@ -44,7 +45,7 @@ void add_check(CLI::App& app, Action& action) {
   auto* sub = app.add_subcommand("check",
                                  "Check the host (and a profile) can run mdev and PCI-slice VMs: "
                                  "PASS / WARN / FAIL with fixes");
-  sub->add_option("profile", o->profile, "Guest profile (JSON)");
+  sub->add_option("profile", o->profile, kProfileHelp);
   sub->add_flag("--json", o->json, "Print the results as JSON");
   sub->callback([o, &action] { action = [o](const Host& host) { return run_check(host, *o); }; });
 }

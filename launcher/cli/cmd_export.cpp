@@ -8,6 +8,7 @@
 #include "export/libvirt_export.hpp"
 #include "export/mdevctl_export.hpp"
 #include "os/host.hpp"
+#include "os/named_profile.hpp"
 #include "os/process.hpp"
 #include "profile/profile_loader.hpp"
 
@@ -29,7 +30,7 @@ fs::path emulator_path(const std::string& name) {
 }
 
 int run_export(const Host& host, const ExportOptions& o) {
-  const Profile profile = load_profile(o.profile);
+  const Profile profile = load_profile(resolve_profile_arg(host, o.profile));
   // Read only: the UUIDs (given or derived) and, for mdevs without a parent, the one start picks.
   auto ensured = ensure_mdevs(host, profile.name, profile.mdevs, EnsureMode::dry_run);
   if (o.libvirt) {
@@ -52,7 +53,7 @@ void add_export(CLI::App& app, Action& action) {
   auto o = std::make_shared<ExportOptions>();
   auto* sub = app.add_subcommand(
       "export", "Print the VM as libvirt domain XML, or its mdevs as mdevctl definitions");
-  sub->add_option("profile", o->profile, "Guest profile (JSON)")->required();
+  sub->add_option("profile", o->profile, kProfileHelp)->required();
   auto* libvirt = sub->add_flag("--libvirt", o->libvirt, "libvirt domain XML (virsh define)");
   auto* mdevctl = sub->add_flag("--mdevctl", o->mdevctl,
                                 "a shell script of `mdevctl define` commands (run as root)");

@@ -12,6 +12,7 @@
 #include "instance/detached_start.hpp"
 #include "instance/launch_plan.hpp"
 #include "instance/supervisor.hpp"
+#include "os/named_profile.hpp"
 #include "profile/profile_loader.hpp"
 
 namespace mdevrun::cli {
@@ -26,7 +27,7 @@ struct StartOptions {
 };
 
 int run_dry_run(const Host& host, const StartOptions& o) {
-  LaunchPlan plan = plan_dry_run(host, load_profile(o.profile));
+  LaunchPlan plan = plan_dry_run(host, load_profile(resolve_profile_arg(host, o.profile)));
   for (const auto& note : plan.notes) std::cerr << "mdevrun: dry run: " << note << "\n";
   // Warnings, not errors: a dry run changes nothing and is run to inspect the argv, which it
   // still prints (exit 0).
@@ -51,7 +52,8 @@ SupervisorOptions supervisor_options(const Host& host, const StartOptions& o, bo
 
 int run_start(const Host& host, const StartOptions& o) {
   if (o.dry_run) return run_dry_run(host, o);
-  Profile profile = load_profile(o.profile);  // a bad profile is a usage error before anything
+  // A bad profile is a usage error before anything.
+  Profile profile = load_profile(resolve_profile_arg(host, o.profile));
   const std::string waiting = "starting " + profile.name + ": devices, then qemu's monitor";
   if (o.detach) {
     std::string started;
@@ -78,7 +80,7 @@ void add_start(CLI::App& app, Action& action) {
   auto o = std::make_shared<StartOptions>();
   auto* sub =
       app.add_subcommand("start", "Ensure the profile's mdevs, start qemu and supervise it");
-  sub->add_option("profile", o->profile, "Guest profile (JSON)")->required();
+  sub->add_option("profile", o->profile, kProfileHelp)->required();
   sub->add_flag("--dry-run", o->dry_run,
                 "Print the qemu command line and what would be created; change nothing");
   sub->add_flag("--json", o->json, "With --dry-run: print argv as a JSON array");

@@ -16,6 +16,11 @@ namespace mdevrun::cli {
 /// error (exit 2), not a deadline in the past.
 CLI::Validator seconds(bool zero_allowed);
 
+/// The help of every PROFILE argument (the rule is os/named_profile.hpp's).
+inline constexpr const char* kProfileHelp =
+    "Guest profile: a JSON file (a path with '/' or ending in .json), or a NAME for NAME.json in "
+    "$XDG_CONFIG_HOME/mdevrun (~/.config/mdevrun) or /etc/mdevrun";
+
 /// Runs the chosen subcommand on the host read once by run() (Host::from_env).
 using Action = std::function<int(const Host&)>;
 

@@ -1,5 +1,6 @@
 #include "instance/instance_registry.hpp"
 
+#include <algorithm>
 #include <csignal>
 #include <thread>
 
@@ -203,6 +204,42 @@ InstanceState running_instance_state(const Host& host, const std::string& name) 
     throw Error(ExitCode::not_found,
                 "no instance " + name + " is running; `mdevrun list` shows the running ones");
   return *state;
+}
+
+std::vector<std::string> running_instance_names(const Host& host) {
+  std::vector<std::string> names;
+  if (!host.runtime) return names;
+  const RuntimeDir runtime = RuntimeDir::of(host);
+  std::error_code ec;
+  if (!fs::is_directory(runtime.locks_dir(), ec)) return names;
+  for (const auto& name : runtime.list_instances())
+    if (instance_running(host, name)) names.push_back(name);
+  return names;
+}
+
+std::vector<ListedVm> join_defined_and_running(const std::vector<NamedProfile>& defined,
+                                               const std::vector<InstanceState>& running) {
+  auto same_file = [](const fs::path& a, const fs::path& b) {
+    std::error_code ec;
+    return !a.empty() && !b.empty() && fs::equivalent(a, b, ec) && !ec;
+  };
+  std::vector<ListedVm> rows;
+  std::vector<bool> matched(running.size(), false);
+  for (const auto& d : defined) {
+    ListedVm row{d.name, d, std::nullopt};
+    for (std::size_t i = 0; i < running.size(); ++i)
+      if (!matched[i] && same_file(d.file, running[i].profile)) {
+        row.running = running[i];
+        matched[i] = true;
+        break;
+      }
+    rows.push_back(std::move(row));
+  }
+  for (std::size_t i = 0; i < running.size(); ++i)
+    if (!matched[i]) rows.push_back({running[i].name, std::nullopt, running[i]});
+  std::stable_sort(rows.begin(), rows.end(),
+                   [](const ListedVm& a, const ListedVm& b) { return a.name < b.name; });
+  return rows;
 }
 
 }  // namespace mdevrun

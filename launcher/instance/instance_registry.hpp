@@ -10,6 +10,7 @@
 #include "instance/runtime_dir.hpp"
 #include "instance/state_file.hpp"
 #include "os/host.hpp"
+#include "os/named_profile.hpp"
 
 namespace mdevrun {
 
@@ -50,6 +51,24 @@ struct InstanceListing {
 
 /// Every instance folder: stale ones cleaned up (and said so), the live ones' states.
 InstanceListing list_instances(const Host& host);
+
+/// Names of the instances whose supervisor holds its lock, sorted. Read-only (no cleanup, unlike
+/// list_instances): cheap enough for shell completion. Empty when the host has no runtime folder.
+std::vector<std::string> running_instance_names(const Host& host);
+
+/// One row of `mdevrun list --all`: a profile defined by name (os/named_profile), an instance
+/// that runs, or both (the instance was started from that very file).
+struct ListedVm {
+  std::string name;                     ///< the profile's NAME, else the instance's name
+  std::optional<NamedProfile> defined;  ///< the NAME.json found in the config folders
+  std::optional<InstanceState> running;
+};
+
+/// The defined profiles joined with `running` (list_instances().running), sorted by name. An
+/// instance matches a definition when its state names the same file (after symlinks), so a
+/// profile whose "name" differs from its file name still shows as running. Never throws.
+std::vector<ListedVm> join_defined_and_running(const std::vector<NamedProfile>& defined,
+                                               const std::vector<InstanceState>& running);
 
 /// Same as above for a caller that already holds the instance lock (the next `start`).
 std::optional<std::string> clean_stale_instance_locked(const Host& host, const std::string& name);

@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "base/error.hpp"
+#include "base/text.hpp"
 #include "os/private_path.hpp"
 
 namespace mdevrun {
@@ -33,12 +34,7 @@ void make_parent(const fs::path& parent) {
 }  // namespace
 
 void check_instance_name(std::string_view name) {
-  const bool ok_chars = std::all_of(name.begin(), name.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-           c == '_' || c == '-';
-  });
-  if (name.empty() || name.size() > 64 || !ok_chars || name.front() == '.' || name.front() == '-' ||
-      name == "locks")
+  if (!is_plain_name(name) || name == "locks")
     throw Error(ExitCode::usage,
                 "invalid instance name \"" + std::string(name) +
                     "\": use 1-64 letters, digits, '.', '_' or '-', not starting with '.' or '-', "

@@ -22,6 +22,7 @@
 #include "instance/qmp_multiplexer.hpp"
 #include "instance/state_file.hpp"
 #include "os/crash_point.hpp"
+#include "os/sd_notify.hpp"
 #include "os/vfio_holders.hpp"
 #include "qemu/qemu_cmdline.hpp"
 #include "qemu/qemu_failure_hint.hpp"
@@ -86,12 +87,20 @@ qmp::client& Supervisor::qmp() {
 }
 
 void Supervisor::start() {
+  notify("STATUS=starting " + profile_.name);
   try {
     start_steps();
   } catch (...) {
     cleanup();
     throw;
   }
+  notify("READY=1\nSTATUS=" + profile_.name + " is running (qemu pid " +
+         std::to_string(qemu_->pid()) + ")");
+}
+
+void Supervisor::notify(const std::string& state) noexcept {
+  // Not under a service manager, or it went away: nothing to tell, nothing to fail.
+  if (!opts_.host.notify_socket.empty()) sd_notify_to(opts_.host.notify_socket, state);
 }
 
 void Supervisor::start_steps() {
@@ -402,6 +411,7 @@ int Supervisor::supervise(std::chrono::milliseconds stop_timeout) {
   };
   signals.async_wait(on_signal);
   run_until_qemu_exits();
+  if (!stopping_) notify("STOPPING=1\nSTATUS=qemu exited; cleaning up " + profile_.name);
   finish_clients();
   signals.cancel();
   const int status = qemu_->exit_status();
@@ -432,6 +442,7 @@ void Supervisor::begin_stop(std::chrono::milliseconds timeout, bool force) {
   stopped_by_us_ = true;
   if (stopping_ && !force) return;
   stopping_ = true;
+  notify("STOPPING=1\nSTATUS=stopping " + profile_.name + (force ? " (forced)" : ""));
   stop_ = StopSequence({timeout, opts_.escalate_after, force});
   take_stop_step();
 }

@@ -16,6 +16,8 @@
 // Threading: not thread-safe; call from one thread. start(), supervise() and stop() run the
 // supervisor's io_context on the calling thread. Lifetime: the destructor stops qemu (forcefully
 // if it must) and cleans up. Errors: mdevrun::Error with the documented exit code.
+// Under systemd (host.notify_socket set, Type=notify) it reports READY=1 once qemu's monitor
+// answered, STOPPING=1 when a stop begins or qemu exited, and STATUS= lines along the way.
 
 #include <sys/types.h>
 
@@ -108,6 +110,7 @@ class Supervisor {
   void query_verb(std::function<void(qmp::reply)> done);
   void finish_clients() noexcept;
   void log(const std::string& line) noexcept;
+  void notify(const std::string& state) noexcept;
   void cleanup() noexcept;
 
   Profile profile_;

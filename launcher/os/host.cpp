@@ -28,6 +28,16 @@ Host Host::from_env() {
     host.runtime = "/run/mdevrun";
   else if (const char* xdg = env("XDG_RUNTIME_DIR"))
     host.runtime = std::filesystem::path(xdg) / "mdevrun";
+  // The XDG base-directory rule; a relative XDG_CONFIG_HOME is invalid there and ignored.
+  host.config_dirs.clear();
+  const char* xdg_config = env("XDG_CONFIG_HOME");
+  if (xdg_config && xdg_config[0] == '/')
+    host.config_dirs.push_back(std::filesystem::path(xdg_config) / "mdevrun");
+  else if (const char* home = env("HOME"))
+    host.config_dirs.push_back(std::filesystem::path(home) / ".config" / "mdevrun");
+  const char* system_dir = env("MDEVRUN_SYSTEM_CONFIG_DIR");
+  host.config_dirs.push_back(system_dir ? system_dir : "/etc/mdevrun");
+  if (const char* notify = env("NOTIFY_SOCKET")) host.notify_socket = notify;
   return host;
 }
 

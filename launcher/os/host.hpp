@@ -1,14 +1,15 @@
 #pragma once
-// Where mdevrun finds the host: the kernel's sysfs, device nodes, /proc, and the runtime directory
-// for instance folders and locks. Read from the environment once, at the CLI edge
-// (Host::from_env), and passed down by reference, so no layer reads MDEVRUN_* itself and tests
-// point a whole command at a fake tree by building one value.
+// Where mdevrun finds the host: the kernel's sysfs, device nodes, /proc, the runtime directory
+// for instance folders and locks, and the folders that hold profiles by name. Read from the
+// environment once, at the CLI edge (Host::from_env), and passed down by reference, so no layer
+// reads MDEVRUN_* itself and tests point a whole command at a fake tree by building one value.
 //
 // Plain value; copy freely. Paths are used as given (not canonicalized).
 
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace mdevrun {
 
@@ -19,10 +20,19 @@ struct Host {
   /// Parent of the instance folders and locks; none when nothing applies (a non-root user
   /// without XDG_RUNTIME_DIR): only commands that need it fail, through runtime_parent().
   std::optional<std::filesystem::path> runtime{};
+  /// Where `mdevrun start NAME` looks for NAME.json, in order (os/named_profile.hpp): the user's
+  /// folder (when a home or XDG_CONFIG_HOME is known), then the system's.
+  std::vector<std::filesystem::path> config_dirs{"/etc/mdevrun"};
+  /// $NOTIFY_SOCKET: the service manager's socket for readiness (os/sd_notify.hpp); empty when
+  /// not started by systemd as a Type=notify service.
+  std::string notify_socket{};
 
   /// /sys, /dev and /proc, each replaced by $MDEVRUN_SYSFS_ROOT, $MDEVRUN_DEV_ROOT,
   /// $MDEVRUN_PROC_ROOT when set and non-empty; runtime: $MDEVRUN_RUNTIME_DIR if set and
-  /// non-empty, for root /run/mdevrun, otherwise $XDG_RUNTIME_DIR/mdevrun. Never throws.
+  /// non-empty, for root /run/mdevrun, otherwise $XDG_RUNTIME_DIR/mdevrun; config_dirs:
+  /// $XDG_CONFIG_HOME/mdevrun (else $HOME/.config/mdevrun, else none), then
+  /// $MDEVRUN_SYSTEM_CONFIG_DIR (else /etc/mdevrun); notify_socket: $NOTIFY_SOCKET. Never
+  /// throws.
   static Host from_env();
 
   /// The runtime parent. Throws Error(failure) naming the variables to set when there is none.

@@ -51,4 +51,26 @@ void require_private_fd(int fd, const std::filesystem::path& path, PathKind kind
   check(st, path, kind);
 }
 
+void require_trusted(const std::filesystem::path& path, PathKind kind) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0)
+    throw Error(ExitCode::failure, "cannot inspect " + path.string() + ": " + std::strerror(errno));
+  std::string problem;
+  if (kind == PathKind::directory && !S_ISDIR(st.st_mode))
+    problem = "is not a directory";
+  else if (kind == PathKind::regular_file && !S_ISREG(st.st_mode))
+    problem = "is not a regular file";
+  else if (st.st_uid != ::geteuid() && st.st_uid != 0)
+    problem = "is owned by uid " + std::to_string(st.st_uid) + ", neither by root nor by uid " +
+              std::to_string(::geteuid());
+  else if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0)
+    problem = "is writable by other users";
+  if (problem.empty()) return;
+  throw Error(ExitCode::permission,
+              path.string() + " " + problem +
+                  ": a profile decides which devices and files a VM gets, so mdevrun reads "
+                  "profiles only from files and folders that no other user can change; fix "
+                  "its owner or mode (chmod go-w)");
+}
+
 }  // namespace mdevrun

@@ -15,8 +15,10 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstddef>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <latch>
 #include <mutex>
@@ -185,6 +187,38 @@ TEST_F(Lifecycle, StartCreatesTheMdevAndStopRemovesIt) {
   EXPECT_TRUE(c.query_status().ok());
   c.close();
   vm.stop(1s);
+  expect_nothing_left();
+}
+
+// Type=notify: READY=1 once the monitor answered (start() returned), STOPPING=1 when the stop
+// begins; on an abstract socket, as systemd's user manager may give.
+TEST_F(Lifecycle, TellsTheServiceManagerWhenReadyAndWhenStopping) {
+  const std::string name = "@mdevrun-lifecycle-notify-" + std::to_string(::getpid());
+  const int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::memcpy(addr.sun_path, name.data(), name.size());
+  addr.sun_path[0] = '\0';
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr),
+                   static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + name.size())),
+            0);
+  auto next = [fd] {
+    char buf[512];
+    const ssize_t n = ::recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+    return n < 0 ? std::string("<none>") : std::string(buf, static_cast<std::size_t>(n));
+  };
+  auto o = options();
+  o.host.notify_socket = name;
+  Supervisor vm(load_profile(write_profile(false)), o);
+  vm.start();
+  EXPECT_EQ(next(), "STATUS=starting lc");
+  EXPECT_EQ(next(),
+            "READY=1\nSTATUS=lc is running (qemu pid " + std::to_string(vm.qemu_pid()) + ")");
+  EXPECT_EQ(next(), "<none>");
+  vm.stop(1s);
+  EXPECT_EQ(next(), "STOPPING=1\nSTATUS=stopping lc");
+  ::close(fd);
   expect_nothing_left();
 }
 

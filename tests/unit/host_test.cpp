@@ -70,5 +70,25 @@ TEST(Host, WithoutARuntimeDirectoryOnlyAskingForItFails) {
   EXPECT_THROW(Host{}.runtime_parent(), std::exception);
 }
 
+TEST(Host, ConfigDirsAreTheUsersThenTheSystems) {
+  {
+    ScopedEnv xdg("XDG_CONFIG_HOME", "/tmp/cfg"), home("HOME", "/home/u"),
+        sys("MDEVRUN_SYSTEM_CONFIG_DIR", nullptr);
+    EXPECT_EQ(Host::from_env().config_dirs,
+              (std::vector<std::filesystem::path>{"/tmp/cfg/mdevrun", "/etc/mdevrun"}));
+  }
+  {
+    // XDG says a relative XDG_CONFIG_HOME is invalid: fall back to HOME.
+    ScopedEnv xdg("XDG_CONFIG_HOME", "relative"), home("HOME", "/home/u"),
+        sys("MDEVRUN_SYSTEM_CONFIG_DIR", "/tmp/etc-mdevrun");
+    EXPECT_EQ(Host::from_env().config_dirs,
+              (std::vector<std::filesystem::path>{"/home/u/.config/mdevrun", "/tmp/etc-mdevrun"}));
+  }
+  // A system service has neither: only the system folder.
+  ScopedEnv xdg("XDG_CONFIG_HOME", nullptr), home("HOME", nullptr),
+      sys("MDEVRUN_SYSTEM_CONFIG_DIR", "");
+  EXPECT_EQ(Host::from_env().config_dirs, (std::vector<std::filesystem::path>{"/etc/mdevrun"}));
+}
+
 }  // namespace
 }  // namespace mdevrun
