@@ -75,6 +75,7 @@ int run(int argc, char** argv) {
   add_list(app, action);
   add_display(app, action);
   add_logs(app, action);
+  add_console(app, action);
 
   // `mdevrun help [COMMAND]` is what people type first; answer it like --help.
   if (argc >= 2 && std::string_view(argv[1]) == "help") {
