@@ -61,8 +61,13 @@ SupervisorOptions supervisor_options(const Host& host, const StartOptions& o, bo
 void attach_terminal(std::string name, std::filesystem::path socket) {
   try {
     ConsoleSession s = open_console_socket(name, socket, ::getpid());
-    RawTerminal raw(STDIN_FILENO, {.keep_signals = true, .restore_on_signals = false});
-    if (relay_console(s.socket.get(), STDIN_FILENO, STDOUT_FILENO, {}) == RelayEnd::escape)
+    RelayEnd end;
+    {
+      RawTerminal raw(STDIN_FILENO, {.keep_signals = true, .restore_on_signals = false});
+      end = relay_console(s.socket.get(), STDIN_FILENO, STDOUT_FILENO, {});
+    }
+    // After the terminal is restored: whoever reads this line finds it in its old mode.
+    if (end == RelayEnd::escape)
       std::cerr << "\nmdevrun: left " << name << "'s console; Ctrl-C stops the VM\n";
   } catch (const Error& e) {
     std::cerr << "mdevrun: " << e.what() << "\n";

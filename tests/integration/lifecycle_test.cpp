@@ -1447,6 +1447,45 @@ TEST_F(Console, ASerialThatIsNotServedSaysWhereItGoes) {
   expect_nothing_left();
 }
 
+// Leftovers with the console in use: the supervisor SIGKILLed while `mdevrun console` is attached.
+// qemu dies with it, the client sees its console close and ends, and the next `list` removes the
+// mdev and the instance folder with both sockets and serial.log.
+TEST_F(Console, SupervisorKilledWhileAttachedLeavesNothing) {
+  const CliRun start =
+      mdevrun({"start", "--detach", write_profile(false, {{"serial", "console"}}).string()});
+  ASSERT_EQ(start.status, 0) << start.out;
+  ASSERT_TRUE(fs::exists(dir_ / "run/lc/console.sock"));
+  const fs::path fifo = dir_ / "console.in";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  ChildOptions piped;
+  piped.output = ChildOptions::Output::pipe;
+  Child console =
+      spawn({"sh", "-c", "exec '" + kMdevrun + "' console lc <'" + fifo.string() + "'"}, piped);
+  UniqueFd typing(::open(fifo.c_str(), O_WRONLY | O_CLOEXEC));  // open until the end
+  ASSERT_TRUE(typing);
+  std::string said;
+  for (int i = 0; i < 100 && said.find("connected to lc") == std::string::npos; ++i) {
+    pollfd p{console.output().get(), POLLIN, 0};
+    if (::poll(&p, 1, 50) <= 0) continue;
+    char buf[1024];
+    const ssize_t n = ::read(p.fd, buf, sizeof buf);
+    if (n <= 0) break;
+    said.append(buf, static_cast<std::size_t>(n));
+  }
+  ASSERT_NE(said.find("connected to lc's serial console"), std::string::npos) << said;
+  const auto state = load_state(dir_ / "run/lc/state.json");
+  ASSERT_TRUE(state && state->supervisor_pid);
+  ::kill(*state->supervisor_pid, SIGKILL);
+  const auto st = console.wait_until(std::chrono::steady_clock::now() + 10s);
+  ASSERT_TRUE(st) << "the console did not end with its supervisor";
+  EXPECT_EQ(*st, 0);
+  EXPECT_NE(read_all(console.output()).find("lc ended; its console closed"), std::string::npos);
+  for (int i = 0; i < 100 && qemu_left(); ++i) std::this_thread::sleep_for(50ms);
+  const CliRun list = mdevrun({"list"});
+  EXPECT_EQ(list.status, 0) << list.out;
+  expect_nothing_left();
+}
+
 // The foreground start on a terminal (a pty here) is the console: what is typed reaches the
 // guest's shell, Ctrl-] gives the terminal back in its old mode with the VM still running, and
 // SIGTERM still stops the VM and cleans up.
