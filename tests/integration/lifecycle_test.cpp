@@ -1464,7 +1464,7 @@ TEST_F(Console, SupervisorKilledWhileAttachedLeavesNothing) {
   UniqueFd typing(::open(fifo.c_str(), O_WRONLY | O_CLOEXEC));  // open until the end
   ASSERT_TRUE(typing);
   std::string said;
-  for (int i = 0; i < 100 && said.find("connected to lc") == std::string::npos; ++i) {
+  for (int i = 0; i < 100 && said.find("Ctrl-] leaves") == std::string::npos; ++i) {
     pollfd p{console.output().get(), POLLIN, 0};
     if (::poll(&p, 1, 50) <= 0) continue;
     char buf[1024];
