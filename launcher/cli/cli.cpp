@@ -81,6 +81,7 @@ int run(int argc, char** argv) {
   add_list(app, action);
   add_display(app, action);
   add_logs(app, action);
+  add_console(app, action);
   // Last and hidden: it documents every command above (and any added later) from this tree.
   add_generate(app, action, kVersion);
 

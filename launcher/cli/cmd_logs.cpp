@@ -1,6 +1,7 @@
-// `mdevrun logs NAME [--qemu] [-f]`: prints the guest's serial log (a profile with
-// "serial": {"mode": "file"}) or, with --qemu, what qemu wrote (qemu.log in the runtime dir); -f
-// keeps printing what is appended until the instance ends or the user interrupts.
+// `mdevrun logs NAME [--qemu] [-f]`: prints the guest's serial log (serial.log in the runtime dir
+// for the served console, the default; the profile's file for "serial": {"mode": "file"}) or,
+// with --qemu, what qemu wrote (qemu.log in the runtime dir); -f keeps printing what is appended
+// until the instance ends or the user interrupts.
 #include <signal.h>
 
 #include <chrono>
@@ -8,14 +9,12 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
-#include <optional>
 #include <thread>
 
 #include "base/error.hpp"
 #include "cli/command.hpp"
+#include "instance/console_attach.hpp"
 #include "instance/instance_monitor.hpp"
-#include "profile/profile_choices.hpp"
-#include "profile/profile_loader.hpp"
 
 namespace mdevrun::cli {
 namespace {
@@ -27,26 +26,6 @@ struct LogsOptions {
   bool qemu = false;
   bool follow = false;
 };
-
-fs::path serial_log(const RunningInstance& r) {
-  std::optional<Profile> p;
-  try {
-    p = load_profile(r.state.profile);
-  } catch (const Error& e) {
-    throw Error(ExitCode::not_found,
-                r.state.name + ": cannot tell where its serial console goes: " + e.what() +
-                    "; `mdevrun logs --qemu " + r.state.name + "` shows qemu's own log");
-  }
-  if (p->serial.mode == SerialMode::file) return p->serial.path;
-  throw Error(ExitCode::not_found,
-              r.state.name + ": the guest's serial console is not written to a file (serial mode " +
-                  to_string(p->serial.mode) +
-                  (p->serial.mode == SerialMode::stdio
-                       ? ": it is in qemu's log, `mdevrun logs --qemu " + r.state.name + "`)"
-                       : ")") +
-                  "; set \"serial\": {\"mode\": \"file\", \"path\": ...} in " +
-                  r.state.profile.string());
-}
 
 // Copies what `in` has from its position on to stdout; true when something was copied.
 bool copy_new(std::ifstream& in) {
@@ -67,11 +46,11 @@ bool alive(pid_t pid) {
 
 int run_logs(const Host& host, const LogsOptions& o) {
   const RunningInstance r = find_running_instance(host, o.target);
-  const fs::path path = o.qemu ? r.runtime.qemu_log(r.state.name) : serial_log(r);
+  const fs::path path = o.qemu ? r.runtime.qemu_log(r.state.name) : serial_log_of(r);
   std::ifstream in(path, std::ios::binary);
   if (!in)
     throw Error(ExitCode::not_found, r.state.name + ": cannot read " + path.string() +
-                                         (o.qemu ? "" : " (the profile's serial file)"));
+                                         (o.qemu ? "" : " (the guest's serial log)"));
   copy_new(in);
   if (!o.follow) return 0;
   // Until the supervisor is gone (it removes the runtime directory after qemu): the log is

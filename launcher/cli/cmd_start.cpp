@@ -1,6 +1,10 @@
 // `mdevrun start PROFILE [--dry-run [--json]] [--detach]`.
+#include <unistd.h>
+
+#include <filesystem>
 #include <iostream>
 #include <memory>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -9,10 +13,13 @@
 #include "check/profile_files.hpp"
 #include "cli/command.hpp"
 #include "cli/progress_line.hpp"
+#include "instance/console_attach.hpp"
 #include "instance/detached_start.hpp"
 #include "instance/launch_plan.hpp"
 #include "instance/supervisor.hpp"
+#include "os/console_relay.hpp"
 #include "os/named_profile.hpp"
+#include "os/terminal.hpp"
 #include "profile/profile_loader.hpp"
 
 namespace mdevrun::cli {
@@ -50,6 +57,25 @@ SupervisorOptions supervisor_options(const Host& host, const StartOptions& o, bo
   return so;
 }
 
+// The foreground start's console client, on its own thread while supervise() runs the loop that
+// serves it. The supervisor owns SIGINT/SIGTERM/SIGHUP (its orderly stop); the terminal comes
+// back when the relay ends, which supervise()'s cleanup causes on every way out but SIGKILL.
+void attach_terminal(std::string name, std::filesystem::path socket) {
+  try {
+    ConsoleSession s = open_console_socket(name, socket, ::getpid());
+    RelayEnd end;
+    {
+      RawTerminal raw(STDIN_FILENO, {.keep_signals = true, .restore_on_signals = false});
+      end = relay_console(s.socket.get(), STDIN_FILENO, STDOUT_FILENO, {});
+    }
+    // After the terminal is restored: whoever reads this line finds it in its old mode.
+    if (end == RelayEnd::escape)
+      std::cerr << "\nmdevrun: left " << name << "'s console; Ctrl-C stops the VM\n";
+  } catch (const Error& e) {
+    std::cerr << "mdevrun: " << e.what() << "\n";
+  }
+}
+
 int run_start(const Host& host, const StartOptions& o) {
   if (o.dry_run) return run_dry_run(host, o);
   // A bad profile is a usage error before anything.
@@ -69,9 +95,20 @@ int run_start(const Host& host, const StartOptions& o) {
     ProgressLine progress(waiting);
     vm.start();
   }
-  std::cerr << "mdevrun: " << vm.name() << " is running (qemu pid " << vm.qemu_pid()
-            << "); Ctrl-C stops it\n";
-  return vm.supervise();
+  // A terminal on stdin is attached to the guest's serial, like `mdevrun console` but with
+  // Ctrl-C still stopping the VM (the documented foreground contract); Ctrl-] gives the terminal
+  // back while the VM keeps running in the foreground.
+  const bool attach = vm.profile().serial.mode == SerialMode::console && ::isatty(STDIN_FILENO);
+  std::cerr << "mdevrun: " << vm.name() << " is running (qemu pid " << vm.qemu_pid() << "); "
+            << (attach ? "this terminal is its serial console: Ctrl-] leaves it, Ctrl-C stops "
+                         "the VM\n"
+                       : "Ctrl-C stops it\n");
+  std::thread console;
+  if (attach) console = std::thread(attach_terminal, vm.name(), vm.console_socket());
+  const int status = vm.supervise();
+  // supervise() closed the console socket: the relay has ended or ends now.
+  if (console.joinable()) console.join();
+  return status;
 }
 
 }  // namespace

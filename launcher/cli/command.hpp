@@ -37,5 +37,6 @@ void add_stop(CLI::App& app, Action& action);
 void add_list(CLI::App& app, Action& action);
 void add_display(CLI::App& app, Action& action);
 void add_logs(CLI::App& app, Action& action);
+void add_console(CLI::App& app, Action& action);
 
 }  // namespace mdevrun::cli

@@ -175,6 +175,9 @@ class XmlBuilder {
       line(2, "<serial type='file'>");
       line(3, "<source" + attr("path", s.path.string()) + "/>");
       line(2, "</serial>");
+    } else if (s.mode == SerialMode::console) {
+      line(2, comment("serial console: `mdevrun console` becomes `virsh console`"));
+      line(2, "<serial type='pty'/>");
     } else if (s.mode == SerialMode::stdio) {
       line(2, comment("serial stdio: libvirt runs qemu in the background; use virsh console"));
       line(2, "<serial type='pty'/>");

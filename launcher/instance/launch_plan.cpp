@@ -9,7 +9,7 @@ namespace mdevrun {
 QemuRuntimePaths qemu_runtime_paths(const RuntimeDir& runtime, const std::string& name) {
   const auto dir = runtime.instance_dir(name);
   return {runtime.qmp_socket(name), runtime.qmp_cli_socket(name), dir / "OVMF_VARS.fd",
-          dir / "spice.sock"};
+          dir / "spice.sock", runtime.serial_socket(name)};
 }
 
 LaunchPlan plan_dry_run(const Host& host, Profile profile) {

@@ -56,6 +56,15 @@ fs::path RuntimeDir::monitor_socket(std::string_view name) const {
 fs::path RuntimeDir::supervisor_log(std::string_view name) const {
   return instance_dir(name) / "supervisor.log";
 }
+fs::path RuntimeDir::serial_socket(std::string_view name) const {
+  return instance_dir(name) / "serial.sock";
+}
+fs::path RuntimeDir::console_socket(std::string_view name) const {
+  return instance_dir(name) / "console.sock";
+}
+fs::path RuntimeDir::serial_log(std::string_view name) const {
+  return instance_dir(name) / "serial.log";
+}
 fs::path RuntimeDir::qemu_log(std::string_view name) const {
   return instance_dir(name) / "qemu.log";
 }

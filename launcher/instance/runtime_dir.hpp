@@ -8,7 +8,9 @@
 //                                  supervisor's QMP socket for any number of clients), qmp.sock
 //                                  (qemu's monitor, the supervisor's), qmp-cli.sock (qemu's second
 //                                  monitor, direct: one client at a time), qemu.log,
-//                                  supervisor.log, state.json, journal.jsonl
+//                                  supervisor.log, state.json, journal.jsonl; with the serial
+//                                  console: serial.sock (qemu's serial, the supervisor's),
+//                                  console.sock (`mdevrun console`), serial.log
 //   <parent>/locks/<uuid>.lock     one per mdev in use (shared by all instances)
 //   <parent>/locks/instance-<name>.lock
 //
@@ -41,6 +43,11 @@ class RuntimeDir {
   /// The supervisor's multiplexed QMP socket: what every CLI command and any QMP client uses.
   std::filesystem::path monitor_socket(std::string_view name) const;
   std::filesystem::path supervisor_log(std::string_view name) const;
+  /// serial console mode: where qemu's serial connects (the supervisor listens), what the
+  /// supervisor serves to `mdevrun console` clients, and the log it appends everything to.
+  std::filesystem::path serial_socket(std::string_view name) const;
+  std::filesystem::path console_socket(std::string_view name) const;
+  std::filesystem::path serial_log(std::string_view name) const;
   std::filesystem::path qemu_log(std::string_view name) const;
   std::filesystem::path state_file(std::string_view name) const;
   std::filesystem::path journal_file(std::string_view name) const;  ///< the intent journal

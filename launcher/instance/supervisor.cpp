@@ -20,6 +20,7 @@
 #include "instance/launch_plan.hpp"
 #include "instance/ownership_journal.hpp"
 #include "instance/qmp_multiplexer.hpp"
+#include "instance/serial_console.hpp"
 #include "instance/state_file.hpp"
 #include "os/crash_point.hpp"
 #include "os/sd_notify.hpp"
@@ -76,6 +77,9 @@ fs::path Supervisor::cli_socket() const {
 }
 fs::path Supervisor::monitor_socket() const {
   return runtime_.monitor_socket(profile_.name);
+}
+fs::path Supervisor::console_socket() const {
+  return runtime_.console_socket(profile_.name);
 }
 fs::path Supervisor::instance_dir() const {
   return runtime_.instance_dir(profile_.name);
@@ -136,6 +140,8 @@ void Supervisor::start_steps() {
   state.sockets = {{"qmp", runtime_.qmp_socket(name).string()},
                    {"qmp-cli", runtime_.qmp_cli_socket(name).string()},
                    {"monitor", runtime_.monitor_socket(name).string()}};
+  if (profile_.serial.mode == SerialMode::console)
+    state.sockets["console"] = runtime_.console_socket(name).string();
   const fs::path state_file = runtime_.state_file(name);
   save_state(state_file, state);
   crash_point("state saved");
@@ -172,6 +178,17 @@ void Supervisor::start_steps() {
                                             "and firmware.vars-template");
   }
   const auto argv = build_qemu_argv(profile_, ensured_.mdevs, slices_.slices, paths);
+  if (profile_.serial.mode == SerialMode::console) {
+    // Listening before qemu starts: qemu's serial connects at start-up, and everything the
+    // guest prints from its first byte on reaches serial.log.
+    SerialConsole::Options so;
+    so.serial_socket = paths.serial_socket;
+    so.console_socket = runtime_.console_socket(name);
+    so.log_file = runtime_.serial_log(name);
+    so.proc_root = opts_.host.proc;
+    so.log = [this](const std::string& line) { log(line); };
+    serial_ = std::make_unique<SerialConsole>(ioc_, std::move(so));
+  }
 
   // Sockets and files qemu creates must be 0600 (a socket gets 0777 & ~umask): the umask is
   // inherited at fork.
@@ -300,7 +317,9 @@ void Supervisor::finish_clients() noexcept {
     const std::string outcome = stop_ ? stop_->outcome() : "powered down";
     for (auto& done : std::exchange(stop_waiters_, {}))
       done(qmp::reply{{{"outcome", outcome}}, std::nullopt});
-    while (mux_->writing() && std::chrono::steady_clock::now() < deadline) ioc_.run_one_for(10ms);
+    while ((mux_->writing() || (serial_ && serial_->writing())) &&
+           std::chrono::steady_clock::now() < deadline)
+      ioc_.run_one_for(10ms);
   } catch (const std::exception& e) {
     log(std::string("finishing QMP clients: ") + e.what());
   }
@@ -480,11 +499,13 @@ void Supervisor::cleanup() noexcept {
   try {
     stop_timer_.cancel();
     if (mux_) mux_->close();
+    if (serial_) serial_->close();
     if (qmp_) qmp_->close();
     // Let the handlers the closes aborted run while what they refer to still exists.
     ioc_.restart();
     ioc_.poll();
     mux_.reset();
+    serial_.reset();
     stop_waiters_.clear();
     qmp_.reset();
     qemu_.reset();  // kills and reaps a qemu that still runs: remove would block on it

@@ -3,8 +3,10 @@
 // then supervised until qemu exits; then every mdev this run created is removed and the runtime
 // directory deleted. While qemu runs, the supervisor serves monitor_socket() to any number of QMP
 // clients (QmpMultiplexer, running on its io_context), with two verbs of its own: `mdevrun-stop`
-// (this stop sequence) and `query-mdevrun` (what `mdevrun status` shows). The `mdevrun start`
-// command is a thin shell around it, and C++ test suites use it directly, like qemu's QEMUMachine:
+// (this stop sequence) and `query-mdevrun` (what `mdevrun status` shows); with the serial in
+// console mode it also holds qemu's serial, logs it and serves console_socket() (SerialConsole).
+// The `mdevrun start` command is a thin shell around it, and C++ test suites use it directly, like
+// qemu's QEMUMachine:
 //
 //   Supervisor vm(load_profile("vm.json"), {.host = Host::from_env()});
 //   vm.start();                                  // throws Error; leaves nothing behind on failure
@@ -52,6 +54,7 @@ namespace mdevrun {
 
 class IntentJournal;
 class QmpMultiplexer;
+class SerialConsole;
 
 struct SupervisorOptions {
   Host host;  ///< sysfs, /dev, /proc and the runtime directory (needs host.runtime)
@@ -94,6 +97,8 @@ class Supervisor {
   /// runs the io_context.
   std::filesystem::path monitor_socket() const;
   std::filesystem::path instance_dir() const;
+  /// serial mode console: what `mdevrun console` connects to (served while the io_context runs).
+  std::filesystem::path console_socket() const;
   /// The supervisor's own QMP connection (valid between start() and cleanup), on io_context().
   qmp::client& qmp();
   boost::asio::io_context& io_context() { return ioc_; }
@@ -124,6 +129,7 @@ class Supervisor {
   std::unique_ptr<QemuProcess> qemu_;
   std::unique_ptr<qmp::client> qmp_;
   std::unique_ptr<QmpMultiplexer> mux_;
+  std::unique_ptr<SerialConsole> serial_;  // serial mode console: from before qemu to cleanup
   std::vector<std::function<void(qmp::reply)>> stop_waiters_;  // mdevrun-stop callers
   std::unique_ptr<IntentJournal> journal_;
   std::optional<StopSequence> stop_;

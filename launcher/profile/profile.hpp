@@ -20,7 +20,9 @@ enum class DisplayBackend { gtk, sdl, spice_app, spice, egl_headless, vnc, dbus,
 enum class DiskInterface { virtio, ide, scsi, nvme };
 enum class NetworkMode { user, bridge, tap };
 enum class FirmwareType { bios, uefi };
-enum class SerialMode { none, stdio, file };
+// console: qemu's serial goes to the supervisor, which logs it (serial.log in the runtime dir)
+// and serves it to `mdevrun console`.
+enum class SerialMode { none, stdio, file, console };
 
 struct MachineSpec {
   MachineType type = MachineType::q35;
@@ -107,7 +109,7 @@ struct KernelSpec {
 };
 
 struct SerialSpec {
-  SerialMode mode = SerialMode::none;
+  SerialMode mode = SerialMode::console;
   std::filesystem::path path;  ///< file mode
 };
 

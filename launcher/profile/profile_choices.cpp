@@ -43,6 +43,7 @@ constexpr Choice<SerialMode> kSerialModes[] = {
     {SerialMode::none, "none"},
     {SerialMode::stdio, "stdio"},
     {SerialMode::file, "file"},
+    {SerialMode::console, "console"},
 };
 
 constexpr Choice<SliceMechanism> kSliceMechanisms[] = {

@@ -628,8 +628,10 @@ class ProfileBuilder {
       if (mode && *mode != SerialMode::file) {
         p_.serial.mode = *mode;
       } else {
-        c_.error(ptr, "expected \"none\", \"stdio\" or {\"mode\": \"file\", \"path\": ...}, got " +
-                          shown(s));
+        c_.error(ptr,
+                 "expected \"console\", \"none\", \"stdio\" or {\"mode\": \"file\", \"path\": "
+                 "...}, got " +
+                     shown(s));
       }
       return;
     }

@@ -140,7 +140,17 @@ class ArgvBuilder {
 
   void serial() {
     if (p_.serial.mode == SerialMode::none) return;
-    std::string chardev = to_string(p_.serial.mode) + ",id=mdevrun-serial0";
+    std::string chardev;
+    if (p_.serial.mode == SerialMode::console) {
+      // qemu is the client of a socket the supervisor already listens on: a server chardev
+      // (server=on,wait=off) drops what the guest writes while no one is connected, and the
+      // supervisor connects only once qemu's monitor answers, after the guest started.
+      chardev = "socket,id=mdevrun-serial0";
+      prop(chardev, "path", paths_.serial_socket.string());
+      chardev += ",server=off";
+    } else {
+      chardev = to_string(p_.serial.mode) + ",id=mdevrun-serial0";
+    }
     if (p_.serial.mode == SerialMode::file) prop(chardev, "path", p_.serial.path.string());
     add("-chardev", chardev);
     add("-serial", "chardev:mdevrun-serial0");

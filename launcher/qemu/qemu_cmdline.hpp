@@ -19,6 +19,9 @@ struct QemuRuntimePaths {
   std::filesystem::path cli_socket;    ///< a second monitor, direct: `stop`'s fallback
   std::filesystem::path uefi_vars;     ///< per-run copy of the vars template (uefi only)
   std::filesystem::path spice_socket;  ///< local spice display
+  /// serial console mode: the supervisor listens here and qemu connects as the client, so no
+  /// byte the guest writes before the supervisor is ready is lost.
+  std::filesystem::path serial_socket;
 };
 
 /// argv[0] is the qemu binary. `mdevs` must match `profile.mdevs` one to one, in order, and

@@ -73,6 +73,14 @@ for profile in $(cd "$tmp/profiles" && ls *.json */*.json | grep -v schema); do
   grep -q OVMF_VARS "$tmp/argv.json" && cp /usr/share/OVMF/OVMF_VARS_4M.fd "$tmp/run/$name/OVMF_VARS.fd"
   mapfile -t argv < <(/usr/bin/python3 -c 'import json,sys; print("\n".join(json.load(open(sys.argv[1]))))' "$tmp/argv.json")
   argv[0]=$src/tests/support/qemu-on-a-ci-host
+  # The served serial console (the default): qemu connects to the supervisor's serial.sock, so
+  # something must listen there, as the supervisor does before it starts qemu.
+  serial_sock=$tmp/run/$name/serial.sock
+  if grep -q "path=$serial_sock" "$tmp/argv.json"; then
+    socat -u "UNIX-LISTEN:$serial_sock" OPEN:/dev/null &
+    pids+=($!)
+    for _ in $(seq 100); do [ -S "$serial_sock" ] && break; sleep 0.05; done
+  fi
   "${argv[@]}" -S 2>"$tmp/qemu.err" &
   pid=$!
   pids+=($pid)

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -33,6 +34,7 @@
 #include "instance/state_file.hpp"
 #include "instance/supervisor.hpp"
 #include "os/process.hpp"
+#include "os/unix_socket.hpp"
 #include "profile/profile_loader.hpp"
 #include "qmp/blocking_client.hpp"
 #include "run_command.hpp"
@@ -1528,6 +1530,196 @@ TEST_F(Multiplexer, ThreeClientsAtOnceWhileUnplugPlugAndStopRun) {
   EXPECT_TRUE(has("POWERDOWN"));
   EXPECT_TRUE(has("SHUTDOWN"));
   EXPECT_NE(read_file(dir_ / "serial.log").find("MDEVRUN-GUEST-POWEROFF"), std::string::npos);
+  expect_nothing_left();
+}
+
+// The served serial console (serial mode "console", the default): the supervisor holds qemu's
+// serial, logs it to serial.log in the runtime folder and serves it to `mdevrun console`.
+class Console : public Lifecycle {
+ protected:
+  fs::path serial_log() const { return dir_ / "run/lc/serial.log"; }
+
+  // The tiny guest with a shell on its console (mdevrun.shell, tests/guest/build-guest.sh).
+  fs::path console_profile() {
+    const fs::path file = write_profile(true, {{"serial", "console"}});
+    json p = json::parse(read_file(file));
+    p["kernel"]["append"] = p["kernel"]["append"].get<std::string>() + " mdevrun.shell";
+    std::ofstream(file) << p.dump(2);
+    return file;
+  }
+
+  bool wait_for_log(const std::string& marker, std::chrono::seconds bound) {
+    const auto deadline = std::chrono::steady_clock::now() + bound;
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (read_file(serial_log()).find(marker) != std::string::npos) return true;
+      std::this_thread::sleep_for(50ms);
+    }
+    return false;
+  }
+};
+
+// The test: a command typed into the guest's shell through `mdevrun console` (stdin a
+// pipe), its answer in the output and in serial.log; a second client is refused naming the
+// holder; `logs` prints serial.log.
+TEST_F(Console, TypesIntoTheGuestShellAndReadsItsAnswer) {
+  const CliRun start = mdevrun({"start", "--detach", console_profile().string()});
+  ASSERT_EQ(start.status, 0) << start.out;
+  ASSERT_TRUE(wait_for_log("MDEVRUN-GUEST-READY", 120s)) << read_file(serial_log());
+  const auto state = load_state(dir_ / "run/lc/state.json");
+  ASSERT_TRUE(state);
+  EXPECT_EQ(state->sockets.at("console"), (dir_ / "run/lc/console.sock").string());
+
+  const std::string script = "(printf 'echo MDEVRUN-CONSOLE-$((6*7))\\n'; sleep 1) | '" + kMdevrun +
+                             "' console --linger 5 lc";
+  const auto typed = testing::run_shell(script, 120s, testing::Stderr::merge);
+  EXPECT_EQ(typed.exit_code, 0) << typed.out;
+  EXPECT_NE(typed.out.find("mdevrun: connected to lc's serial console; Ctrl-] leaves"),
+            std::string::npos)
+      << typed.out;
+  EXPECT_NE(typed.out.find("MDEVRUN-CONSOLE-42"), std::string::npos) << typed.out;
+  EXPECT_TRUE(wait_for_log("MDEVRUN-CONSOLE-42", 10s)) << read_file(serial_log());
+
+  // While this test holds the console, `mdevrun console` is refused with who holds it.
+  {
+    UniqueFd holder = connect_unix(dir_ / "run/lc/console.sock");
+    ASSERT_EQ(read_line(holder.get(), 512, std::chrono::steady_clock::now() + 5s),
+              "mdevrun-console ok");
+    const CliRun second = mdevrun({"console", "lc"});
+    EXPECT_EQ(second.status, static_cast<int>(ExitCode::busy)) << second.out;
+    EXPECT_NE(second.out.find("mdevrun: lc's serial console is held by pid " +
+                              std::to_string(::getpid()) + " ("),
+              std::string::npos)
+        << second.out;
+  }
+
+  const CliRun logs = mdevrun({"logs", "lc"});
+  EXPECT_EQ(logs.status, 0) << logs.out;
+  EXPECT_NE(logs.out.find("MDEVRUN-CONSOLE-42"), std::string::npos) << logs.out;
+  EXPECT_NE(logs.out.find("MDEVRUN-GUEST-READY"), std::string::npos) << logs.out;
+
+  EXPECT_EQ(mdevrun({"console", "nope"}).status, static_cast<int>(ExitCode::not_found));
+  const CliRun stop = mdevrun({"stop", "lc"});
+  EXPECT_EQ(stop.status, 0) << stop.out;
+  expect_nothing_left();
+  const CliRun gone = mdevrun({"console", "lc"});
+  EXPECT_EQ(gone.status, static_cast<int>(ExitCode::not_found)) << gone.out;
+}
+
+// A profile whose serial is not served says where it goes.
+TEST_F(Console, ASerialThatIsNotServedSaysWhereItGoes) {
+  ASSERT_EQ(
+      mdevrun({"start", "--detach", write_profile(false, {{"mdevs", nullptr}}).string()}).status,
+      0);
+  const CliRun c = mdevrun({"console", "lc"});
+  EXPECT_EQ(c.status, static_cast<int>(ExitCode::not_found)) << c.out;
+  EXPECT_NE(c.out.find("lc: the guest's serial is not served as a console (serial mode file: "
+                       "`mdevrun logs -f lc` follows it)"),
+            std::string::npos)
+      << c.out;
+  ASSERT_EQ(mdevrun({"stop", "--force", "lc"}).status, 0);
+  expect_nothing_left();
+}
+
+// Leftovers with the console in use: the supervisor SIGKILLed while `mdevrun console` is attached.
+// qemu dies with it, the client sees its console close and ends, and the next `list` removes the
+// mdev and the instance folder with both sockets and serial.log.
+TEST_F(Console, SupervisorKilledWhileAttachedLeavesNothing) {
+  const CliRun start =
+      mdevrun({"start", "--detach", write_profile(false, {{"serial", "console"}}).string()});
+  ASSERT_EQ(start.status, 0) << start.out;
+  ASSERT_TRUE(fs::exists(dir_ / "run/lc/console.sock"));
+  const fs::path fifo = dir_ / "console.in";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  ChildOptions piped;
+  piped.output = ChildOptions::Output::pipe;
+  Child console =
+      spawn({"sh", "-c", "exec '" + kMdevrun + "' console lc <'" + fifo.string() + "'"}, piped);
+  UniqueFd typing(::open(fifo.c_str(), O_WRONLY | O_CLOEXEC));  // open until the end
+  ASSERT_TRUE(typing);
+  std::string said;
+  for (int i = 0; i < 100 && said.find("Ctrl-] leaves") == std::string::npos; ++i) {
+    pollfd p{console.output().get(), POLLIN, 0};
+    if (::poll(&p, 1, 50) <= 0) continue;
+    char buf[1024];
+    const ssize_t n = ::read(p.fd, buf, sizeof buf);
+    if (n <= 0) break;
+    said.append(buf, static_cast<std::size_t>(n));
+  }
+  ASSERT_NE(said.find("connected to lc's serial console"), std::string::npos) << said;
+  const auto state = load_state(dir_ / "run/lc/state.json");
+  ASSERT_TRUE(state && state->supervisor_pid);
+  ::kill(*state->supervisor_pid, SIGKILL);
+  const auto st = console.wait_until(std::chrono::steady_clock::now() + 10s);
+  ASSERT_TRUE(st) << "the console did not end with its supervisor";
+  EXPECT_EQ(*st, 0);
+  EXPECT_NE(read_all(console.output()).find("lc ended; its console closed"), std::string::npos);
+  for (int i = 0; i < 100 && qemu_left(); ++i) std::this_thread::sleep_for(50ms);
+  const CliRun list = mdevrun({"list"});
+  EXPECT_EQ(list.status, 0) << list.out;
+  expect_nothing_left();
+}
+
+// The foreground start on a terminal (a pty here) is the console: what is typed reaches the
+// guest's shell, Ctrl-] gives the terminal back in its old mode with the VM still running, and
+// SIGTERM still stops the VM and cleans up.
+TEST_F(Console, ForegroundStartOnATerminalIsTheConsole) {
+  const fs::path profile = console_profile();
+  UniqueFd master(::posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC));
+  ASSERT_TRUE(master);
+  ASSERT_EQ(::grantpt(master.get()), 0);
+  ASSERT_EQ(::unlockpt(master.get()), 0);
+  const std::string slave = ::ptsname(master.get());
+  // Held open all along: a pty master whose slave nobody has open reads EIO.
+  UniqueFd slave_keep(::open(slave.c_str(), O_RDWR | O_NOCTTY | O_CLOEXEC));
+  termios before{};
+  ASSERT_EQ(::tcgetattr(slave_keep.get(), &before), 0);
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::setsid();
+    const int s = ::open(slave.c_str(), O_RDWR);  // our controlling terminal now
+    ::dup2(s, 0);
+    ::dup2(s, 1);
+    ::dup2(s, 2);
+    ::execl(kMdevrun.c_str(), "mdevrun", "start", profile.c_str(), nullptr);
+    ::_exit(127);
+  }
+  std::string seen;
+  auto read_for = [&](const std::string& want, std::chrono::seconds bound) {
+    const auto deadline = std::chrono::steady_clock::now() + bound;
+    while (seen.find(want) == std::string::npos && std::chrono::steady_clock::now() < deadline) {
+      pollfd p{master.get(), POLLIN, 0};
+      if (::poll(&p, 1, 100) <= 0) continue;
+      char buf[4096];
+      const ssize_t n = ::read(master.get(), buf, sizeof buf);
+      if (n <= 0) break;
+      seen.append(buf, static_cast<std::size_t>(n));
+    }
+    return seen.find(want) != std::string::npos;
+  };
+  ASSERT_TRUE(read_for("this terminal is its serial console", 60s)) << seen;
+  ASSERT_TRUE(read_for("MDEVRUN-GUEST-READY", 120s)) << seen;
+  termios raw{};
+  ASSERT_EQ(::tcgetattr(master.get(), &raw), 0);
+  EXPECT_EQ(raw.c_lflag & (ICANON | ECHO), 0u) << "the terminal is not raw while attached";
+  EXPECT_NE(raw.c_lflag & ISIG, 0u) << "Ctrl-C must still stop the VM in the foreground";
+  const std::string cmd = "echo MDEVRUN-FG-$((6*7))\r";
+  ASSERT_EQ(::write(master.get(), cmd.data(), cmd.size()), static_cast<ssize_t>(cmd.size()));
+  EXPECT_TRUE(read_for("MDEVRUN-FG-42", 30s)) << seen;
+  ASSERT_EQ(::write(master.get(), "\x1d", 1), 1);
+  EXPECT_TRUE(read_for("left lc's console", 10s)) << seen;
+  termios after{};
+  ASSERT_EQ(::tcgetattr(master.get(), &after), 0);
+  EXPECT_EQ(after.c_lflag, before.c_lflag) << "the terminal's mode was not restored";
+  int st = 0;
+  EXPECT_EQ(::waitpid(pid, &st, WNOHANG), 0) << "the VM ended with the console";
+  ::kill(pid, SIGTERM);
+  for (int i = 0; i < 600 && ::waitpid(pid, &st, WNOHANG) == 0; ++i) {
+    read_for("\x01", 0s);  // keep the pty drained so the supervisor never blocks on it
+    std::this_thread::sleep_for(100ms);
+  }
+  ASSERT_TRUE(WIFEXITED(st)) << "mdevrun did not exit after SIGTERM: " << seen;
+  EXPECT_EQ(WEXITSTATUS(st), 0) << seen;
+  EXPECT_TRUE(read_file(dir_ / "serial.log").empty());
   expect_nothing_left();
 }
 

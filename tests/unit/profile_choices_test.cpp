@@ -60,8 +60,10 @@ TEST(ProfileChoices, FirmwareTypesRoundTrip) {
 }
 
 TEST(ProfileChoices, SerialModesRoundTrip) {
-  expect_table<SerialMode>(
-      {{SerialMode::none, "none"}, {SerialMode::stdio, "stdio"}, {SerialMode::file, "file"}});
+  expect_table<SerialMode>({{SerialMode::none, "none"},
+                            {SerialMode::stdio, "stdio"},
+                            {SerialMode::file, "file"},
+                            {SerialMode::console, "console"}});
 }
 
 // Profiles are case-sensitive and spell words with '-': the C++ names and near misses are not

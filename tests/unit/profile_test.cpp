@@ -37,7 +37,7 @@ TEST(Profile, MinimalProfileGetsDocumentedDefaults) {
   EXPECT_EQ(p.display.backend, DisplayBackend::gtk);
   EXPECT_FALSE(p.display.gl);
   EXPECT_EQ(p.firmware.type, FirmwareType::bios);
-  EXPECT_EQ(p.serial.mode, SerialMode::none);
+  EXPECT_EQ(p.serial.mode, SerialMode::console);
   EXPECT_EQ(p.qemu.binary, "qemu-system-x86_64");
 }
 

@@ -34,7 +34,8 @@ std::vector<ResolvedMdev> resolve(const Profile& p) {
 
 QemuRuntimePaths paths_for(const std::string& name) {
   const fs::path dir = "/run/mdevrun/" + name;
-  return {dir / "qmp.sock", dir / "qmp-cli.sock", dir / "OVMF_VARS.fd", dir / "spice.sock"};
+  return {dir / "qmp.sock", dir / "qmp-cli.sock", dir / "OVMF_VARS.fd", dir / "spice.sock",
+          dir / "serial.sock"};
 }
 
 // PCI slices as start would pick them on a host where VF k of a PF sits at offset 1 + k.
@@ -140,6 +141,21 @@ TEST(QemuCmdline, EscapesCommasInProfileValues) {
   EXPECT_TRUE(contains(argv, "file=/profiles/a,,b.img,format=raw,if=none,id=mdevrun-drive0"));
   EXPECT_TRUE(contains(argv, "file,id=mdevrun-serial0,path=/tmp/x,,y"));
   EXPECT_TRUE(contains(argv, "usb-tablet,id=d0,serial=1,,2"));
+}
+
+// The default: qemu's serial connects to the supervisor's socket in the instance folder (qemu is
+// the client, so nothing the guest writes early is dropped while no one is connected).
+TEST(QemuCmdline, SerialConsoleIsTheDefaultAndConnectsToTheSupervisor) {
+  const auto argv = argv_of(from_text(R"({"name": "vm"})"));
+  EXPECT_TRUE(
+      contains(argv, "socket,id=mdevrun-serial0,path=/run/mdevrun/vm/serial.sock,server=off"));
+  EXPECT_TRUE(contains(argv, "chardev:mdevrun-serial0"));
+  const auto none = argv_of(from_text(R"({"name": "vm", "serial": "none"})"));
+  EXPECT_FALSE(contains(none, "-serial"));
+  EXPECT_FALSE(contains(none, "-chardev"));
+  const auto explicit_console =
+      argv_of(from_text(R"({"name": "vm", "serial": {"mode": "console"}})"));
+  EXPECT_EQ(explicit_console, argv);
 }
 
 TEST(QemuCmdline, KernelArgumentsAreNotOptionStrings) {
