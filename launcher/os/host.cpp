@@ -28,7 +28,24 @@ Host Host::from_env() {
     host.runtime = "/run/mdevrun";
   else if (const char* xdg = env("XDG_RUNTIME_DIR"))
     host.runtime = std::filesystem::path(xdg) / "mdevrun";
+  if (const char* dir = env("MDEVRUN_STATE_DIR"))
+    host.state = dir;
+  else if (::geteuid() == 0)
+    host.state = "/var/lib/mdevrun";
+  else if (const char* xdg = env("XDG_STATE_HOME"))
+    host.state = std::filesystem::path(xdg) / "mdevrun";
+  else if (const char* home = env("HOME"))
+    host.state = std::filesystem::path(home) / ".local/state/mdevrun";
   return host;
+}
+
+std::filesystem::path Host::profile_state(const std::string& name) const {
+  if (!state)
+    throw Error(ExitCode::failure,
+                "no state directory for " + name +
+                    " (TPM state, UEFI vars): HOME and XDG_STATE_HOME are not set; set one (or "
+                    "MDEVRUN_STATE_DIR) to a private writable folder");
+  return *state / name;
 }
 
 const std::filesystem::path& Host::runtime_parent() const {
