@@ -1391,7 +1391,31 @@ class Helpers : public CrashPoints {
     json p = {
         {"shares",
          {{{"source", share_dir().string()}, {"tag", "hostshare"}, {"read-only", read_only}}}}};
+    if (with_guest) {
+      // The guest's /init mounts the share named on its command line and prints its marker.
+      std::string append = read_file(kGuest / "cmdline");
+      append = append.substr(0, append.find_last_not_of("\n") + 1);
+      p["kernel"] = {{"append", append + " mdevrun.virtiofs=hostshare"}};
+    }
     return write_profile(with_guest, p);
+  }
+  // Boots the guest on the share, checks what it read and whether it could write, stops.
+  void guest_mounts_the_share(bool read_only) {
+    const fs::path profile = share_profile(true, read_only);
+    const std::string marker = "written-by-the-test-" + std::to_string(::getpid());
+    std::ofstream(share_dir() / "marker") << marker;
+    Supervisor vm(load_profile(profile), options());
+    vm.start();
+    ASSERT_TRUE(wait_for_serial("MDEVRUN-GUEST-READY", 120s)) << read_file(dir_ / "serial.log");
+    const std::string serial = read_file(dir_ / "serial.log");
+    EXPECT_NE(serial.find("MDEVRUN-GUEST-VIRTIOFS hostshare " + marker), std::string::npos)
+        << serial;
+    const std::string write = read_only ? "refused" : "written";
+    EXPECT_NE(serial.find("MDEVRUN-GUEST-VIRTIOFS-WRITE hostshare " + write), std::string::npos)
+        << serial;
+    EXPECT_EQ(fs::exists(share_dir() / "from-guest"), !read_only);
+    vm.stop(10s);
+    expect_nothing_left();
   }
 };
 
@@ -1412,6 +1436,30 @@ TEST_F(Helpers, TpmIsSeenByQemuAndSwtpmStopsAfterIt) {
   vm.stop(1s);
   expect_nothing_left();
   EXPECT_TRUE(fs::is_directory(dir_ / "state/lc/tpm")) << "the TPM state outlives the run";
+}
+
+// The Windows 11 pair: secure-boot OVMF (SMM, the secure flash, the profile's kept vars) with a
+// TPM. Not booted to an OS (TCG runs OVMF slowly): qemu accepts it all and shows the TPM, and
+// the vars copy made on the first run is the one the second run uses.
+TEST_F(Helpers, SecureBootOvmfWithATpmStartsAndKeepsItsVars) {
+  const fs::path profile = tpm_profile({{"firmware", {{"secure-boot", true}}}});
+  const fs::path vars = dir_ / "state/lc/OVMF_VARS.fd";
+  for (int run = 0; run < 2; ++run) {
+    Supervisor vm(load_profile(profile), options());
+    vm.start();
+    ASSERT_TRUE(fs::exists(vars));
+    if (run == 0) std::ofstream(vars, std::ios::in | std::ios::out) << "KEPT";
+    qmp::blocking_client c;
+    c.connect(vm.cli_socket().string(), 5s);
+    const auto tpm = c.execute("query-tpm");
+    ASSERT_TRUE(tpm.ok()) << tpm.value.dump();
+    EXPECT_EQ(tpm.value.size(), 1u) << tpm.value.dump();
+    EXPECT_TRUE(c.query_status().ok());
+    c.close();
+    vm.stop(1s);
+    expect_nothing_left();
+  }
+  EXPECT_EQ(read_file(vars).substr(0, 4), "KEPT") << "the second run copied the template again";
 }
 
 TEST_F(Helpers, QemuKilledWithSigkillTakesTheHelperDown) {
@@ -1528,6 +1576,14 @@ TEST_F(Helpers, ShareStartsVirtiofsdAndQemuListsTheDevice) {
   c.close();
   vm.stop(1s);
   expect_nothing_left();
+}
+
+TEST_F(Helpers, TheGuestMountsTheShareAndReadsWhatTheTestWrote) {
+  guest_mounts_the_share(false);
+}
+
+TEST_F(Helpers, AReadOnlyShareRefusesTheGuestsWrite) {
+  guest_mounts_the_share(true);
 }
 
 // The desktop devices qemu must accept and show: agent, USB redirection, audio, a CD-ROM.
