@@ -8,7 +8,8 @@
 //                                  supervisor's QMP socket for any number of clients), qmp.sock
 //                                  (qemu's monitor, the supervisor's), qmp-cli.sock (qemu's second
 //                                  monitor, direct: one client at a time), qemu.log,
-//                                  supervisor.log, state.json, journal.jsonl
+//                                  supervisor.log, state.json, journal.jsonl; with helpers
+//                                  swtpm.sock, virtiofs-<tag>.sock and their logs
 //   <parent>/locks/<uuid>.lock     one per mdev in use (shared by all instances)
 //   <parent>/locks/instance-<name>.lock
 //
