@@ -22,6 +22,7 @@ struct NamedFile {
   bool written = false;     ///< qemu opens it read-write
   std::string missing_fix;  ///< how to get the file there
   std::string write_fix;    ///< how to let qemu write it, or not need to
+  bool directory = false;   ///< a folder (a share's source), not a file
 };
 
 std::vector<NamedFile> named_files(const Profile& p) {
@@ -42,6 +43,27 @@ std::vector<NamedFile> named_files(const Profile& p) {
                            edit("file"),
          "give this user write access (ls -l " + path + "), or set \"snapshot\": true on the disk" +
              in});
+  }
+  if (p.cdrom)
+    files.push_back({"/cdrom",
+                     "cdrom",
+                     "cdrom",
+                     *p.cdrom,
+                     false,
+                     "put the ISO image there, or " + edit("cdrom"),
+                     {}});
+  for (std::size_t i = 0; i < p.shares.size(); ++i) {
+    const std::string n = std::to_string(i);
+    NamedFile f{"/shares/" + n + "/source",
+                "shares[" + n + "].source",
+                "source",
+                p.shares[i].source,
+                false,
+                "create the folder (mkdir -p " + shell_quote(p.shares[i].source.string()) +
+                    "), or " + edit("source"),
+                {}};
+    f.directory = true;
+    files.push_back(std::move(f));
   }
   if (p.kernel) {
     files.push_back({"/kernel/image",
@@ -109,8 +131,8 @@ std::vector<CheckResult> check_profile_files(const Profile& profile,
       // Typically a folder on the way this user may not enter (EACCES).
       r.why = "cannot be looked up (" + ec.message() + ")";
       r.fix = "give this user access to the folders on the way (ls -ld each of them)";
-    } else if (fs::is_directory(status)) {
-      r.why = "is a directory, not a file";
+    } else if (f.directory != fs::is_directory(status)) {
+      r.why = f.directory ? "is not a directory" : "is a directory, not a file";
       r.fix = "fix \"" + f.key + "\" in " + profile.file.string();
     } else if (!can_access(f.path, R_OK)) {
       r.why = "this user cannot read it";

@@ -6,6 +6,7 @@
 #include "devices/pci_undo.hpp"
 #include "instance/intent_journal.hpp"
 #include "os/file_lock.hpp"
+#include "os/process_scan.hpp"
 
 namespace mdevrun {
 
@@ -32,6 +33,13 @@ UndoOutcome undo_instance_changes(const Host& host, const RuntimeDir& runtime,
   options.log = journal.get();
   UndoOutcome outcome;
   std::string others;
+  // Helpers first (qemu is gone by now): one a crash left holds nothing of the host's, but must
+  // not outlive its instance. Its argv names its socket, inside this instance's private folder.
+  if (view)
+    for (const auto& socket : view->helper_sockets)
+      if (kill_processes_naming(host.proc, socket.string()) > 0)
+        outcome.notes.push_back("stopped a helper left running (" + socket.filename().string() +
+                                ")");
   // PCI slices were prepared after the mdevs: put back first (newest first overall).
   if (view && !view->pci_changes.empty()) {
     PciUndoOptions po;

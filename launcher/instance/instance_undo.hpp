@@ -26,11 +26,12 @@ struct UndoOutcome {
   std::optional<Error> failure;       ///< the first removal that failed, the others appended
 };
 
-/// Puts back every PCI change the journal records (devices/pci_undo.hpp), then removes every mdev
-/// the journal of `name` says the instance owns (newest first; each removal is
-/// journaled, so a failed one stays owned) and unlinks the lock files it took that no one holds.
-/// `state_records` are used only when there is no journal. `options.log` is ignored: the
-/// instance's own journal records the removals.
+/// Kills every helper (swtpm, virtiofsd) the journal says was started and that still runs (found
+/// by the socket its argv names), puts back every PCI change the journal records
+/// (devices/pci_undo.hpp), then removes every mdev the journal of `name` says the instance owns
+/// (newest first; each removal is journaled, so a failed one stays owned) and unlinks the lock
+/// files it took that no one holds. `state_records` are used only when there is no journal.
+/// `options.log` is ignored: the instance's own journal records the removals.
 UndoOutcome undo_instance_changes(const Host& host, const RuntimeDir& runtime,
                                   const std::string& name,
                                   const std::vector<MdevRecord>& state_records,

@@ -92,6 +92,17 @@ void IntentJournal::finish(std::uint64_t id, int error) {
   crash_point("outcome recorded");
 }
 
+void IntentJournal::intend_helper(const std::string& name, const std::filesystem::path& socket) {
+  static std::atomic<std::uint32_t> counter{0};
+  const std::uint64_t id = (static_cast<std::uint64_t>(::getpid()) << 32) | (1u << 31) | ++counter;
+  crash_point("before the helper intent is recorded");
+  append(json{{"id", id},
+              {"intent", "start_helper"},
+              {"helper", {{"name", name}, {"socket", socket.string()}}}}
+             .dump());
+  crash_point("start_helper");  // recorded, not yet started
+}
+
 std::optional<JournalView> read_journal(const std::filesystem::path& path) {
   // It says which devices get removed: only our own, private file is believed.
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
@@ -154,6 +165,11 @@ std::optional<JournalView> read_journal(const std::filesystem::path& path) {
       if (intent.pci.address.empty()) continue;
       intents[id] = std::move(intent);
       order.push_back(id);
+    } else if (j.value("intent", "") == "start_helper" && j.contains("helper") &&
+               j["helper"].is_object() && j["helper"].contains("socket") &&
+               j["helper"]["socket"].is_string()) {
+      const std::string socket = j["helper"]["socket"].get<std::string>();
+      if (!socket.empty()) view.helper_sockets.emplace_back(socket);
     } else if (j.contains("error") && j["error"].is_number_integer()) {
       if (auto it = intents.find(id); it != intents.end()) it->second.error = j["error"].get<int>();
     }

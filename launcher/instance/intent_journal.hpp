@@ -6,6 +6,7 @@
 // remove that failed stays on record until it succeeds.
 //
 // Lines: {"id":N,"intent":"create_mdev","mdev":{...}} and {"id":N,"error":E} (E = 0: done);
+// Helpers: {"id":N,"intent":"start_helper","helper":{"name","socket"}} before each spawn.
 // PCI changes: {"id":N,"intent":"pci_change","pci":{"kind","slice","address","before","after"}},
 // their put-backs {"id":M,"intent":"pci_undo","undoes":N,"pci":{...}}, and lock_pci.
 // Several processes of one instance may append (the supervisor, `plug`, `unplug --remove-mdev`):
@@ -33,6 +34,9 @@ class IntentJournal final : public ChangeLog {
 
   std::uint64_t intend(const DeviceChange& change) override;
   void finish(std::uint64_t id, int error) override;
+  /// A helper program (swtpm, virtiofsd) is about to start, serving `socket`: whatever names that
+  /// socket in its argv is this instance's, and recovery kills it.
+  void intend_helper(const std::string& name, const std::filesystem::path& socket);
 
   const std::filesystem::path& path() const { return path_; }
 
@@ -51,8 +55,9 @@ struct JournalView {
   std::vector<std::string> locked;  ///< UUIDs whose lock files it took (may be left by a crash)
   /// PCI changes made (or whose outcome is unknown) and not yet put back; in the order made.
   std::vector<PciChangeRecord> pci_changes;
-  std::vector<std::string> pci_locked;  ///< PCI addresses whose lock files it took
-  bool torn_tail = false;               ///< the last line was incomplete and was ignored
+  std::vector<std::string> pci_locked;                ///< PCI addresses whose lock files it took
+  std::vector<std::filesystem::path> helper_sockets;  ///< of every helper it started, in order
+  bool torn_tail = false;  ///< the last line was incomplete and was ignored
 };
 
 /// Reads a journal. None when there is none; throws Error(failure) when it cannot be read. Lines

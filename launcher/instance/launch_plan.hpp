@@ -24,7 +24,11 @@ struct LaunchPlan {
 
 /// The instance's files that appear on qemu's command line: the same for `start` and the dry run,
 /// so the printed argv is the one that runs.
+/// Without the profile: the instance's own files only (no helper state).
 QemuRuntimePaths qemu_runtime_paths(const RuntimeDir& runtime, const std::string& name);
+/// Everything the profile's argv and helpers name, state folders included (Host::profile_state:
+/// Error(failure) when a profile with a TPM or secure-boot vars has no state directory).
+QemuRuntimePaths qemu_runtime_paths(const Host& host, const Profile& profile);
 
 /// Reads the host but changes nothing: resolves the mdevs read-only, checks the profile's files and
 /// builds the argv.

@@ -10,7 +10,8 @@
 //                                  monitor, direct: one client at a time), qemu.log,
 //                                  supervisor.log, state.json, journal.jsonl; with the serial
 //                                  console: serial.sock (qemu's serial, the supervisor's),
-//                                  console.sock (`mdevrun console`), serial.log
+//                                  console.sock (`mdevrun console`), serial.log; with helpers
+//                                  swtpm.sock, virtiofs-<tag>.sock and their logs
 //   <parent>/locks/<uuid>.lock     one per mdev in use (shared by all instances)
 //   <parent>/locks/instance-<name>.lock
 //

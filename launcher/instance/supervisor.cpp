@@ -25,6 +25,7 @@
 #include "os/crash_point.hpp"
 #include "os/sd_notify.hpp"
 #include "os/vfio_holders.hpp"
+#include "qemu/helper_cmdline.hpp"
 #include "qemu/qemu_cmdline.hpp"
 #include "qemu/qemu_failure_hint.hpp"
 #include "qmp/client.hpp"
@@ -166,14 +167,23 @@ void Supervisor::start_steps() {
     crash_point("slices saved");
   }
 
-  const QemuRuntimePaths paths = qemu_runtime_paths(runtime_, name);
+  const QemuRuntimePaths paths = qemu_runtime_paths(opts_.host, profile_);
   if (profile_.firmware.type == FirmwareType::uefi && profile_.firmware.vars.empty()) {
+    // Secure boot keeps its vars per profile (enrolled keys, boot entries): copied once.
+    const bool keep = profile_.firmware.secure_boot;
+    const fs::path& target = keep ? paths.profile_vars : paths.uefi_vars;
     std::error_code ec;
-    fs::copy_file(profile_.firmware.vars_template, paths.uefi_vars, ec);
+    if (!keep || !fs::exists(target, ec)) {
+      if (keep) {
+        fs::create_directories(target.parent_path(), ec);
+        if (!ec) fs::permissions(target.parent_path(), fs::perms::owner_all, ec);
+      }
+      if (!ec) fs::copy_file(profile_.firmware.vars_template, target, ec);
+    }
     if (ec)
       throw Error(ExitCode::qemu_start, "cannot copy the UEFI vars template " +
-                                            profile_.firmware.vars_template.string() + ": " +
-                                            ec.message() +
+                                            profile_.firmware.vars_template.string() + " to " +
+                                            target.string() + ": " + ec.message() +
                                             "; install ovmf or set firmware.code "
                                             "and firmware.vars-template");
   }
@@ -189,11 +199,21 @@ void Supervisor::start_steps() {
     so.log = [this](const std::string& line) { log(line); };
     serial_ = std::make_unique<SerialConsole>(ioc_, std::move(so));
   }
+  const auto helpers = helper_commands(profile_, paths);
 
-  // Sockets and files qemu creates must be 0600 (a socket gets 0777 & ~umask): the umask is
-  // inherited at fork.
+  // Sockets and files qemu and its helpers create must be 0600 (a socket gets 0777 & ~umask):
+  // the umask is inherited at fork.
   const mode_t old_umask = ::umask(0177);
   try {
+    if (!helpers.empty()) {
+      const auto deadline = std::chrono::steady_clock::now() + opts_.start_timeout;
+      helpers_.start(helpers, *journal_, deadline, [&](const HelperCommand& h, pid_t) {
+        if (auto s = load_state(state_file)) state = *s;
+        state.sockets[h.name] = h.socket.string();
+        save_state(state_file, state);
+        crash_point("helper saved");
+      });
+    }
     qemu_ =
         std::make_unique<QemuProcess>(ioc_, argv, runtime_.qemu_log(name), opts_.echo_qemu_output);
   } catch (...) {
@@ -508,7 +528,8 @@ void Supervisor::cleanup() noexcept {
     serial_.reset();
     stop_waiters_.clear();
     qmp_.reset();
-    qemu_.reset();  // kills and reaps a qemu that still runs: remove would block on it
+    qemu_.reset();    // kills and reaps a qemu that still runs: remove would block on it
+    helpers_.stop();  // after qemu: it would see its TPM or its shares vanish
     const fs::path state_file = runtime_.state_file(profile_.name);
     std::optional<InstanceState> state;
     try {

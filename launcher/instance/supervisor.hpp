@@ -1,6 +1,8 @@
 #pragma once
-// One VM from a profile, start to cleanup: instance lock, mdevs ensured, qemu spawned, QMP ready;
-// then supervised until qemu exits; then every mdev this run created is removed and the runtime
+// One VM from a profile, start to cleanup: instance lock, mdevs ensured, helpers (swtpm,
+// virtiofsd) started and ready, qemu spawned, QMP ready;
+// then supervised until qemu exits; then the helpers are stopped, every mdev this run created is
+// removed and the runtime
 // directory deleted. While qemu runs, the supervisor serves monitor_socket() to any number of QMP
 // clients (QmpMultiplexer, running on its io_context), with two verbs of its own: `mdevrun-stop`
 // (this stop sequence) and `query-mdevrun` (what `mdevrun status` shows); with the serial in
@@ -38,6 +40,7 @@
 #include "devices/mdev_ensure.hpp"
 #include "devices/mdev_remove.hpp"
 #include "devices/slice_ensure.hpp"
+#include "instance/helper_processes.hpp"
 #include "instance/runtime_dir.hpp"
 #include "instance/stop_sequence.hpp"
 #include "os/file_lock.hpp"
@@ -126,6 +129,7 @@ class Supervisor {
   std::optional<FileLock> instance_lock_;
   EnsureResult ensured_;
   SliceEnsureResult slices_;
+  HelperProcesses helpers_;  // swtpm, virtiofsd: started before qemu, stopped after it
   std::unique_ptr<QemuProcess> qemu_;
   std::unique_ptr<qmp::client> qmp_;
   std::unique_ptr<QmpMultiplexer> mux_;

@@ -38,7 +38,24 @@ Host Host::from_env() {
   const char* system_dir = env("MDEVRUN_SYSTEM_CONFIG_DIR");
   host.config_dirs.push_back(system_dir ? system_dir : "/etc/mdevrun");
   if (const char* notify = env("NOTIFY_SOCKET")) host.notify_socket = notify;
+  if (const char* dir = env("MDEVRUN_STATE_DIR"))
+    host.state = dir;
+  else if (::geteuid() == 0)
+    host.state = "/var/lib/mdevrun";
+  else if (const char* xdg = env("XDG_STATE_HOME"))
+    host.state = std::filesystem::path(xdg) / "mdevrun";
+  else if (const char* home = env("HOME"))
+    host.state = std::filesystem::path(home) / ".local/state/mdevrun";
   return host;
+}
+
+std::filesystem::path Host::profile_state(const std::string& name) const {
+  if (!state)
+    throw Error(ExitCode::failure,
+                "no state directory for " + name +
+                    " (TPM state, UEFI vars): HOME and XDG_STATE_HOME are not set; set one (or "
+                    "MDEVRUN_STATE_DIR) to a private writable folder");
+  return *state / name;
 }
 
 const std::filesystem::path& Host::runtime_parent() const {

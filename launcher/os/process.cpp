@@ -2,7 +2,9 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -62,9 +64,18 @@ int setup_child(const ChildOptions& o, pid_t parent, int output_fd) {
     if (o.output == ChildOptions::Output::null && (::dup2(null, 1) < 0 || ::dup2(null, 2) < 0))
       return errno;
   }
-  if (o.output == ChildOptions::Output::pipe &&
+  if ((o.output == ChildOptions::Output::pipe || o.output == ChildOptions::Output::file) &&
       (::dup2(output_fd, 1) < 0 || ::dup2(output_fd, 2) < 0))
     return errno;
+  if (o.read_only_folder) {
+    const char* dir = o.read_only_folder->c_str();  // built before fork: no allocation here
+    if (::unshare(CLONE_NEWNS) != 0) return errno;
+    // Private first, or the bind mount would propagate back to the host's namespace.
+    if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) return errno;
+    if (::mount(dir, dir, nullptr, MS_BIND | MS_REC, nullptr) != 0) return errno;
+    if (::mount(nullptr, dir, nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY, nullptr) != 0)
+      return errno;
+  }
   if (o.output == ChildOptions::Output::pipe_stdout && ::dup2(output_fd, 1) < 0) return errno;
   return 0;
 }
@@ -92,6 +103,14 @@ Child fork_child(const ChildOptions& options, const std::string& what, Run run) 
   if (options.output == ChildOptions::Output::pipe ||
       options.output == ChildOptions::Output::pipe_stdout)
     output = make_pipe();
+  if (options.output == ChildOptions::Output::file) {
+    // Opened here, not in the child: the error reaches the caller as a SpawnError naming it.
+    output.write = UniqueFd(::open(options.output_file.c_str(),
+                                   O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
+    if (!output.write)
+      throw SpawnError("cannot open " + options.output_file.string() + ": " + std::strerror(errno),
+                       errno);
+  }
   const pid_t parent = ::getpid();
   const pid_t pid = ::fork();
   if (pid < 0) throw SpawnError("cannot start " + what + ": fork: " + std::strerror(errno), errno);

@@ -12,6 +12,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <filesystem>
 #include <functional>
 #include <optional>
 #include <stdexcept>
@@ -33,6 +34,7 @@ struct ChildOptions {
     null,         ///< both to /dev/null
     pipe,         ///< both to one pipe: Child::output(), in the order written
     pipe_stdout,  ///< stdout to Child::output(), stderr ours
+    file,         ///< both appended to output_file (created 0600)
   };
   Output output = Output::inherit;
   bool stdin_null = true;          ///< stdin from /dev/null (else ours)
@@ -42,6 +44,11 @@ struct ChildOptions {
   /// fork_call only: the child closes every descriptor above stderr before `body`, so it holds
   /// none of our locks (an flock lives as long as any copy of its descriptor) while it runs.
   bool close_inherited_fds = false;
+  std::filesystem::path output_file{};  ///< Output::file: where stdout and stderr go
+  /// spawn only: the child gets a mount namespace of its own in which this folder is a read-only
+  /// bind mount (submounts stay as they are), so the program cannot write below it. Needs
+  /// CAP_SYS_ADMIN; a failure fails the spawn with its errno.
+  std::optional<std::filesystem::path> read_only_folder{};
 };
 
 class Child {

@@ -23,6 +23,10 @@ enum class FirmwareType { bios, uefi };
 // console: qemu's serial goes to the supervisor, which logs it (serial.log in the runtime dir)
 // and serves it to `mdevrun console`.
 enum class SerialMode { none, stdio, file, console };
+/// qemu 7.2's -audiodev drivers that Debian 12 builds (pipewire came in qemu 8.0).
+enum class AudioBackend { pa, alsa, jack, oss, sdl, spice, dbus, wav, none };
+enum class BootDevice { cdrom, disk, network };
+enum class TpmModel { crb, tis };
 
 struct MachineSpec {
   MachineType type = MachineType::q35;
@@ -76,6 +80,9 @@ struct DisplaySpec {
   bool gl = false;
   std::optional<std::string> rendernode;  ///< e.g. /dev/dri/renderD128
   std::optional<std::string> listen;      ///< vnc: "host:display"; spice: address
+  /// Guest agent channel (clipboard, resize): SPICE's vdagent on spice/spice-app, qemu's own
+  /// qemu-vdagent (clipboard) on the other displays.
+  bool agent = false;
 };
 
 struct DiskSpec {
@@ -100,6 +107,37 @@ struct FirmwareSpec {
   std::filesystem::path code;           ///< uefi: OVMF code (read-only)
   std::filesystem::path vars_template;  ///< uefi: vars copied fresh into the runtime dir per run
   std::filesystem::path vars;           ///< uefi: vars used in place (kept between runs)
+  /// Secure boot: SMM on q35, the secure flash; without `vars`, the template is copied once to
+  /// the profile's state folder and kept (enrolled keys and boot entries survive a restart).
+  bool secure_boot = false;
+};
+
+/// A TPM 2.0 emulated by swtpm, its state kept per profile (Host::state_parent()/<name>/tpm).
+struct TpmSpec {
+  TpmModel model = TpmModel::crb;  ///< default: crb on q35, tis on pc
+};
+
+/// A host folder shared with the guest through virtiofsd (`mount -t virtiofs TAG /mnt`).
+struct ShareSpec {
+  std::filesystem::path source;  ///< absolute, normalized
+  std::string tag;               ///< what the guest mounts; unique, at most 36 bytes
+  bool read_only = false;        ///< virtiofsd sees a read-only bind mount of `source`
+};
+
+/// A host USB device given to the guest: by vendor:product, or by where it is plugged.
+struct UsbHostSpec {
+  std::optional<std::string> vendor_id, product_id;  ///< "046d", "c52b" (lower case hex)
+  std::optional<int> bus;                            ///< with `port`: hostbus
+  std::optional<std::string> port;                   ///< "1.2": hostport
+};
+
+struct UsbSpec {
+  int redirect = 0;  ///< SPICE USB redirection channels (usbredir), each an usb-redir device
+  std::vector<UsbHostSpec> host;
+};
+
+struct AudioSpec {
+  AudioBackend backend = AudioBackend::pa;
 };
 
 struct KernelSpec {
@@ -139,6 +177,12 @@ struct Profile {
   SerialSpec serial;
   std::vector<DeviceSpec> devices;
   QemuSpec qemu;
+  std::optional<TpmSpec> tpm;
+  std::vector<ShareSpec> shares;
+  UsbSpec usb;
+  std::optional<AudioSpec> audio;
+  std::optional<std::filesystem::path> cdrom;  ///< an ISO image, read-only
+  std::vector<BootDevice> boot;                ///< boot order; empty: the firmware's own
 };
 
 }  // namespace mdevrun

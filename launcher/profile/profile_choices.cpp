@@ -52,6 +52,23 @@ constexpr Choice<SliceMechanism> kSliceMechanisms[] = {
     {SliceMechanism::pci, "pci"},
 };
 
+constexpr Choice<AudioBackend> kAudioBackends[] = {
+    {AudioBackend::pa, "pa"},     {AudioBackend::alsa, "alsa"}, {AudioBackend::jack, "jack"},
+    {AudioBackend::oss, "oss"},   {AudioBackend::sdl, "sdl"},   {AudioBackend::spice, "spice"},
+    {AudioBackend::dbus, "dbus"}, {AudioBackend::wav, "wav"},   {AudioBackend::none, "none"},
+};
+
+constexpr Choice<BootDevice> kBootDevices[] = {
+    {BootDevice::cdrom, "cdrom"},
+    {BootDevice::disk, "disk"},
+    {BootDevice::network, "network"},
+};
+
+constexpr Choice<TpmModel> kTpmModels[] = {
+    {TpmModel::crb, "crb"},
+    {TpmModel::tis, "tis"},
+};
+
 template <typename E>
 std::string spelling_of(E value, const char* what) {
   for (const auto& c : choices<E>())
@@ -91,6 +108,29 @@ std::span<const Choice<SerialMode>> choices<SerialMode>() {
 template <>
 std::span<const Choice<SliceMechanism>> choices<SliceMechanism>() {
   return kSliceMechanisms;
+}
+
+template <>
+std::span<const Choice<AudioBackend>> choices<AudioBackend>() {
+  return kAudioBackends;
+}
+template <>
+std::span<const Choice<BootDevice>> choices<BootDevice>() {
+  return kBootDevices;
+}
+template <>
+std::span<const Choice<TpmModel>> choices<TpmModel>() {
+  return kTpmModels;
+}
+
+std::string to_string(AudioBackend value) {
+  return spelling_of(value, "audio.backend");
+}
+std::string to_string(BootDevice value) {
+  return spelling_of(value, "boot[]");
+}
+std::string to_string(TpmModel value) {
+  return spelling_of(value, "tpm.model");
 }
 
 std::string to_string(MachineType value) {

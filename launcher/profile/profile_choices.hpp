@@ -1,10 +1,11 @@
 #pragma once
 // How a profile spells its fixed-choice options (machine.type, display.backend, disks[].interface,
-// network[].mode, firmware.type, serial.mode, slices[].mechanism). One table per enum in
-// profile_choices.cpp is the only place the JSON spellings are written: the loader parses with it,
-// its error messages list it in table order, and to_string gives the same words back (for messages
-// and `status` output). Pure and thread-safe. A value missing from its table is a bug: to_string
-// throws std::logic_error for it, and the unit tests round-trip every value.
+// network[].mode, firmware.type, serial.mode, slices[].mechanism, audio.backend, boot[],
+// tpm.model). One table per enum in profile_choices.cpp is the only place the JSON spellings are
+// written: the loader parses with it, its error messages list it in table order, and to_string
+// gives the same words back (for messages and `status` output). Pure and thread-safe. A value
+// missing from its table is a bug: to_string throws std::logic_error for it, and the unit tests
+// round-trip every value.
 
 #include <optional>
 #include <span>
@@ -23,7 +24,7 @@ struct Choice {
   std::string_view spelling;
 };
 
-/// Every value of E with its spelling, in the order the documentation lists them. Only the seven
+/// Every value of E with its spelling, in the order the documentation lists them. Only the ten
 /// enums named at the top have a table (another E does not link).
 template <typename E>
 std::span<const Choice<E>> choices();
@@ -42,6 +43,12 @@ template <>
 std::span<const Choice<SerialMode>> choices<SerialMode>();
 template <>
 std::span<const Choice<SliceMechanism>> choices<SliceMechanism>();
+template <>
+std::span<const Choice<AudioBackend>> choices<AudioBackend>();
+template <>
+std::span<const Choice<BootDevice>> choices<BootDevice>();
+template <>
+std::span<const Choice<TpmModel>> choices<TpmModel>();
 
 /// The profile's spelling of `value`: "q35", "spice-app", "egl-headless", ...
 std::string to_string(MachineType value);
@@ -51,6 +58,9 @@ std::string to_string(NetworkMode value);
 std::string to_string(FirmwareType value);
 std::string to_string(SerialMode value);
 std::string to_string(SliceMechanism value);  ///< "vf", "nvidia-vgpu", "pci"
+std::string to_string(AudioBackend value);    ///< qemu's -audiodev driver name
+std::string to_string(BootDevice value);
+std::string to_string(TpmModel value);  ///< "crb", "tis"
 
 /// The value spelled exactly `spelling` (case-sensitive, as profiles are); none otherwise.
 template <typename E>

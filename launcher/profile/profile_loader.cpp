@@ -20,8 +20,9 @@ using nlohmann::json;
 namespace {
 
 const std::vector<std::string> kTopKeys = {
-    "$schema", "name",    "description", "extends", "machine", "mdevs",   "slices", "display",
-    "disks",   "network", "firmware",    "kernel",  "serial",  "devices", "qemu"};
+    "$schema", "name",  "description", "extends",  "machine", "mdevs",  "slices",
+    "display", "disks", "network",     "firmware", "kernel",  "serial", "devices",
+    "qemu",    "tpm",   "shares",      "usb",      "audio",   "cdrom",  "boot"};
 const std::vector<std::string> kMachineKeys = {"type", "accel", "cpu", "cpus", "memory"};
 const std::vector<std::string> kMdevKeys = {
     "id", "parent", "type", "uuid", "display", "rombar", "ramfb", "x-igd-opregion", "vm-uuid"};
@@ -34,11 +35,21 @@ const std::vector<std::string> kNvidiaKeys = {"id",        "mechanism", "pf",   
                                               "display",   "ramfb",     "rombar"};
 const std::vector<std::string> kPciKeys = {"id",      "mechanism", "address",
                                            "display", "ramfb",     "rombar"};
-const std::vector<std::string> kDisplayKeys = {"backend", "gl", "rendernode", "listen"};
+const std::vector<std::string> kDisplayKeys = {"backend", "gl", "rendernode", "listen", "agent"};
 const std::vector<std::string> kDiskKeys = {"file", "format", "interface", "read-only", "snapshot"};
 const std::vector<std::string> kNetworkKeys = {"mode",    "model",  "mac",
                                                "hostfwd", "bridge", "ifname"};
-const std::vector<std::string> kFirmwareKeys = {"type", "code", "vars-template", "vars"};
+const std::vector<std::string> kFirmwareKeys = {"type", "code", "vars-template", "vars",
+                                                "secure-boot"};
+const std::vector<std::string> kTpmKeys = {"model"};
+const std::vector<std::string> kShareKeys = {"source", "tag", "read-only"};
+const std::vector<std::string> kUsbKeys = {"redirect", "host"};
+const std::vector<std::string> kUsbHostKeys = {"vendor-product", "bus", "port"};
+const std::vector<std::string> kAudioKeys = {"backend"};
+// virtio-fs: the tag field of the device's config space is 36 bytes.
+constexpr std::size_t kMaxShareTag = 36;
+// More redirection channels than a USB 3 controller's ports make qemu fail at start.
+constexpr int kMaxUsbRedirect = 8;
 const std::vector<std::string> kKernelKeys = {"image", "initrd", "append"};
 const std::vector<std::string> kSerialKeys = {"mode", "path"};
 // Device properties whose value is the id of something else on the command line.
@@ -49,6 +60,10 @@ const std::vector<std::string> kQemuKeys = {"binary", "args"};
 // Debian 12's OVMF (package ovmf); 4M images are the ones Debian ships by default.
 constexpr const char* kOvmfCode = "/usr/share/OVMF/OVMF_CODE_4M.fd";
 constexpr const char* kOvmfVars = "/usr/share/OVMF/OVMF_VARS_4M.fd";
+// Secure boot: the SMM build (.ms.fd links to .secboot.fd) and vars with Microsoft's keys
+// enrolled, which Windows 11 and shim-signed Linux installers boot with.
+constexpr const char* kOvmfSecureCode = "/usr/share/OVMF/OVMF_CODE_4M.ms.fd";
+constexpr const char* kOvmfSecureVars = "/usr/share/OVMF/OVMF_VARS_4M.ms.fd";
 
 std::string shown(const json& v) {
   std::string s = v.dump();
@@ -260,6 +275,12 @@ class ProfileBuilder {
     if (const json* s = c_.member(root, "", "serial", false)) serial(*s, "/serial");
     for (const auto& [v, ptr] : c_.array(root, "", "devices")) device(*v, ptr);
     if (const json* q = c_.member(root, "", "qemu", false)) qemu(*q, "/qemu");
+    if (const json* t = c_.member(root, "", "tpm", false)) tpm(*t, "/tpm");
+    for (const auto& [v, ptr] : c_.array(root, "", "shares")) share(*v, ptr);
+    if (const json* u = c_.member(root, "", "usb", false)) usb(*u, "/usb");
+    if (const json* a = c_.member(root, "", "audio", false)) audio(*a, "/audio");
+    p_.cdrom = c_.path(root, "", "cdrom");
+    for (const auto& [v, ptr] : c_.array(root, "", "boot")) boot(*v, ptr);
     cross_checks();
 
     if (!c_.errors().empty()) {
@@ -512,6 +533,7 @@ class ProfileBuilder {
     p_.display.gl = c_.boolean(d, ptr, "gl").value_or(false);
     if (auto r = c_.path(d, ptr, "rendernode")) p_.display.rendernode = r->string();
     p_.display.listen = c_.string(d, ptr, "listen");
+    p_.display.agent = c_.boolean(d, ptr, "agent").value_or(false);
     using enum DisplayBackend;
     const DisplayBackend b = p_.display.backend;
     if (p_.display.gl && (b == vnc || b == none))
@@ -595,7 +617,16 @@ class ProfileBuilder {
 
   void firmware(const json& f, const std::string& ptr) {
     if (!c_.object(f, ptr, kFirmwareKeys)) return;
-    if (auto t = c_.choice<FirmwareType>(f, ptr, "type")) p_.firmware.type = *t;
+    const auto type = c_.choice<FirmwareType>(f, ptr, "type");
+    if (type) p_.firmware.type = *type;
+    p_.firmware.secure_boot = c_.boolean(f, ptr, "secure-boot").value_or(false);
+    if (p_.firmware.secure_boot) {
+      // Secure boot is a UEFI feature: it implies uefi, and contradicts an explicit bios.
+      if (type == FirmwareType::bios)
+        c_.error(ptr + "/secure-boot", "secure boot needs \"type\": \"uefi\" (or no \"type\")");
+      else
+        p_.firmware.type = FirmwareType::uefi;
+    }
     auto code = c_.path(f, ptr, "code");
     auto tmpl = c_.path(f, ptr, "vars-template");
     auto vars = c_.path(f, ptr, "vars");
@@ -606,8 +637,10 @@ class ProfileBuilder {
                "give either \"vars\" (kept between runs) or \"vars-template\" "
                "(copied fresh for each run), not both");
     if (p_.firmware.type == FirmwareType::uefi) {
-      p_.firmware.code = code.value_or(kOvmfCode);
-      p_.firmware.vars_template = vars ? fs::path() : tmpl.value_or(kOvmfVars);
+      const bool sb = p_.firmware.secure_boot;
+      p_.firmware.code = code.value_or(sb ? kOvmfSecureCode : kOvmfCode);
+      p_.firmware.vars_template =
+          vars ? fs::path() : tmpl.value_or(sb ? kOvmfSecureVars : kOvmfVars);
       p_.firmware.vars = vars.value_or(fs::path());
     }
   }
@@ -741,8 +774,157 @@ class ProfileBuilder {
     }
   }
 
+  // `true`/`false`, or an object with the model.
+  void tpm(const json& t, const std::string& ptr) {
+    if (t.is_boolean()) {
+      if (t.get<bool>()) p_.tpm = TpmSpec{};
+      return;
+    }
+    if (!t.is_object()) {
+      c_.error(ptr, "expected true, false or {\"model\": \"crb\" | \"tis\"}, got " + shown(t));
+      return;
+    }
+    if (!c_.object(t, ptr, kTpmKeys)) return;
+    TpmSpec spec;
+    if (auto m = c_.choice<TpmModel>(t, ptr, "model")) {
+      spec.model = *m;
+      tpm_model_set_ = true;
+    }
+    p_.tpm = spec;
+  }
+
+  void share(const json& v, const std::string& ptr) {
+    if (!c_.object(v, ptr, kShareKeys)) return;
+    ShareSpec s;
+    if (auto src = c_.path(v, ptr, "source", true)) {
+      // virtiofsd reads "-o source=" with FUSE's option parser, which splits at every comma.
+      if (src->string().find(',') != std::string::npos)
+        c_.error(ptr + "/source", shown(json(src->string())) +
+                                      " has a ','; virtiofsd cannot take such a path: rename "
+                                      "the folder or share a parent without one");
+      s.source = *src;
+    }
+    if (auto tag = c_.string(v, ptr, "tag", true)) {
+      if (tag->size() > kMaxShareTag || !is_name(*tag)) {
+        c_.error(ptr + "/tag", shown(json(*tag)) +
+                                   " is not a share tag; use 1-36 letters, digits, '.', '_' or "
+                                   "'-' (the guest mounts it: mount -t virtiofs TAG /mnt)");
+      } else if (!share_tags_.emplace(*tag, ptr).second) {
+        c_.error(ptr + "/tag", "duplicate tag \"" + *tag + "\" (also used at " + share_tags_[*tag] +
+                                   "); every share needs its own tag");
+      }
+      s.tag = *tag;
+    }
+    s.read_only = c_.boolean(v, ptr, "read-only").value_or(false);
+    p_.shares.push_back(std::move(s));
+  }
+
+  void usb(const json& u, const std::string& ptr) {
+    if (!c_.object(u, ptr, kUsbKeys)) return;
+    if (auto n = c_.integer(u, ptr, "redirect", 0, kMaxUsbRedirect))
+      p_.usb.redirect = static_cast<int>(*n);
+    for (const auto& [h, hptr] : c_.array(u, ptr, "host")) usb_host(*h, hptr);
+  }
+
+  void usb_host(const json& v, const std::string& ptr) {
+    if (!c_.object(v, ptr, kUsbHostKeys)) return;
+    UsbHostSpec h;
+    if (auto vp = c_.string(v, ptr, "vendor-product")) {
+      if (auto id = parse_pci_id(*vp)) {
+        const std::string text = to_string(*id);
+        h.vendor_id = text.substr(0, 4);
+        h.product_id = text.substr(5);
+      } else {
+        c_.error(ptr + "/vendor-product", shown(json(*vp)) +
+                                              " is not vendor:product; expected 4+4 hex digits "
+                                              "like \"046d:c52b\" (`lsusb` shows them after ID)");
+      }
+    }
+    if (auto b = c_.integer(v, ptr, "bus", 1, 255)) h.bus = static_cast<int>(*b);
+    if (auto port = c_.string(v, ptr, "port")) {
+      static const std::regex kPort(R"(^[0-9]{1,3}(\.[0-9]{1,3}){0,6}$)");
+      if (std::regex_match(*port, kPort))
+        h.port = *port;
+      else
+        c_.error(ptr + "/port", shown(json(*port)) +
+                                    " is not a USB port path; expected numbers joined by '.' "
+                                    "like \"1.2\" (`lsusb -t` shows them)");
+    }
+    const bool by_id = v.contains("vendor-product");
+    const bool by_place = v.contains("bus") || v.contains("port");
+    if (by_id == by_place)
+      c_.error(ptr,
+               "name the device either by \"vendor-product\" or by \"bus\" and \"port\" (where "
+               "it is plugged), not both and not neither");
+    else if (by_place && (!v.contains("bus") || !v.contains("port")))
+      c_.error(ptr, "a device by place needs both \"bus\" and \"port\" (`lsusb -t`)");
+    p_.usb.host.push_back(std::move(h));
+  }
+
+  void audio(const json& a, const std::string& ptr) {
+    if (!c_.object(a, ptr, kAudioKeys)) return;
+    AudioSpec spec;
+    if (auto b = c_.choice<AudioBackend>(a, ptr, "backend")) spec.backend = *b;
+    p_.audio = spec;
+  }
+
+  void boot(const json& v, const std::string& ptr) {
+    const auto spelling = v.is_string() ? v.get<std::string>() : std::string();
+    const auto dev = parse_choice<BootDevice>(spelling);
+    if (!dev) {
+      std::string msg = shown(v) + " is not one of " + quoted_list(choice_spellings<BootDevice>());
+      if (auto guess = did_you_mean(spelling, choice_spellings<BootDevice>()))
+        msg += "; did you mean \"" + *guess + "\"?";
+      c_.error(ptr, msg);
+      return;
+    }
+    if (std::find(p_.boot.begin(), p_.boot.end(), *dev) != p_.boot.end()) {
+      c_.error(ptr, "\"" + spelling + "\" is already in the boot order; list each once");
+      return;
+    }
+    p_.boot.push_back(*dev);
+    boot_ptrs_.push_back(ptr);
+  }
+
+  // Keys whose meaning depends on another part of the profile.
+  void desktop_checks() {
+    using enum DisplayBackend;
+    const DisplayBackend b = p_.display.backend;
+    const bool spice_display = b == spice || b == spice_app;
+    if (p_.firmware.secure_boot && p_.machine.type != MachineType::q35)
+      c_.error("/firmware/secure-boot",
+               "secure boot needs SMM, which mdevrun enables on q35 only; set "
+               "\"machine\": {\"type\": \"q35\"}");
+    if (p_.display.agent && b == none)
+      c_.error("/display/agent",
+               "the agent talks to a display and \"backend\" is \"none\"; pick a display or "
+               "drop \"agent\"");
+    if (p_.usb.redirect > 0 && !spice_display)
+      c_.error("/usb/redirect",
+               "USB redirection is a SPICE channel; use display backend \"spice\" or "
+               "\"spice-app\", or \"usb\": {\"host\": [...]} to pass a device through");
+    if (p_.audio && p_.audio->backend == AudioBackend::spice && !spice_display)
+      c_.error("/audio/backend",
+               "the \"spice\" audio backend needs display backend \"spice\" or \"spice-app\"");
+    if (p_.tpm && !tpm_model_set_)
+      p_.tpm->model = p_.machine.type == MachineType::q35 ? TpmModel::crb : TpmModel::tis;
+    for (std::size_t i = 0; i < p_.boot.size(); ++i) {
+      const BootDevice d = p_.boot[i];
+      const bool present = d == BootDevice::cdrom  ? p_.cdrom.has_value()
+                           : d == BootDevice::disk ? !p_.disks.empty()
+                                                   : !p_.network.empty();
+      if (!present)
+        c_.error(boot_ptrs_[i], "the profile has no " +
+                                    std::string(d == BootDevice::cdrom  ? "\"cdrom\""
+                                                : d == BootDevice::disk ? "\"disks\""
+                                                                        : "\"network\"") +
+                                    " to boot from; add one or drop \"" + to_string(d) + "\"");
+    }
+  }
+
   void cross_checks() {
     references();
+    desktop_checks();
     if (p_.machine.cpu.empty()) p_.machine.cpu = p_.machine.accel == "kvm" ? "host" : "max";
     if (vm_uuid_ptrs_.size() > 1)
       c_.error(vm_uuid_ptrs_[1],
@@ -758,6 +940,9 @@ class ProfileBuilder {
   std::map<std::string, std::string> uuids_;      // uuid -> pointer of its first use
   std::map<std::string, std::string> addresses_;  // pci address -> pointer of its first use
   std::vector<std::string> vm_uuid_ptrs_;
+  std::map<std::string, std::string> share_tags_;  // tag -> pointer of its first use
+  std::vector<std::string> boot_ptrs_;             // pointer of each p_.boot entry
+  bool tpm_model_set_ = false;
   struct Reference {
     std::string pointer, property, value;
   };

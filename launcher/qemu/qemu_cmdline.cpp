@@ -54,14 +54,18 @@ class ArgvBuilder {
     // No config files and no default devices: the VM is exactly what the profile says.
     add("-no-user-config");
     add("-nodefaults");
-    add("-machine", to_string(p_.machine.type));
+    // Secure boot: the firmware keeps its variable store in SMM, so the guest OS cannot rewrite
+    // the keys; OVMF's secboot build refuses to run without it.
+    add("-machine", to_string(p_.machine.type) + (p_.firmware.secure_boot ? ",smm=on" : ""));
     add("-accel", p_.machine.accel);
     add("-cpu", p_.machine.cpu);
     add("-smp", std::to_string(p_.machine.cpus));
     add("-m", std::to_string(p_.machine.memory_mib) + "M");
+    shared_memory();
     for (std::size_t i = 0; i < p_.mdevs.size(); ++i)
       if (p_.mdevs[i].vm_uuid) add("-uuid", mdevs_[i].uuid);
     firmware();
+    tpm();
     kernel();
     display();
     add("-qmp", "unix:" + escape_option_value(paths_.qmp_socket.string()) + ",server=on,wait=off");
@@ -76,6 +80,12 @@ class ArgvBuilder {
       add("-device", device_option(slice_device_properties(p_, p_.slices[i], slices_.at(i))));
     }
     for (const auto& d : p_.devices) device(d);
+    usb();
+    agent();
+    audio();
+    for (std::size_t i = 0; i < p_.shares.size(); ++i) share(p_.shares[i], i);
+    boot_order();
+    cdrom();
     for (std::size_t i = 0; i < p_.disks.size(); ++i) disk(p_.disks[i], i);
     for (std::size_t i = 0; i < p_.network.size(); ++i) nic(p_.network[i], i);
     for (const auto& a : p_.qemu.args) add(a);
@@ -89,14 +99,124 @@ class ArgvBuilder {
     argv_.push_back(std::move(b));
   }
 
+  // vhost-user devices (virtiofsd) map guest RAM: it must be shared memory, one NUMA node on it.
+  void shared_memory() {
+    if (p_.shares.empty()) return;
+    add("-object", "memory-backend-memfd,id=mdevrun-mem,size=" +
+                       std::to_string(p_.machine.memory_mib) + "M,share=on");
+    add("-numa", "node,memdev=mdevrun-mem");
+  }
+
   void firmware() {
     if (p_.firmware.type != FirmwareType::uefi) return;
+    // Only SMM code may write the flash: what makes secure boot's variables tamper-proof.
+    if (p_.firmware.secure_boot) add("-global", "driver=cfi.pflash01,property=secure,value=on");
     std::string code = "if=pflash,format=raw,unit=0,readonly=on";
     prop(code, "file", p_.firmware.code.string());
     add("-drive", code);
     std::string vars = "if=pflash,format=raw,unit=1";
-    prop(vars, "file", (p_.firmware.vars.empty() ? paths_.uefi_vars : p_.firmware.vars).string());
+    const std::filesystem::path& file = !p_.firmware.vars.empty() ? p_.firmware.vars
+                                        : p_.firmware.secure_boot ? paths_.profile_vars
+                                                                  : paths_.uefi_vars;
+    prop(vars, "file", file.string());
     add("-drive", vars);
+  }
+
+  void tpm() {
+    if (!p_.tpm) return;
+    std::string chardev = "socket,id=mdevrun-tpm-chr";
+    prop(chardev, "path", paths_.tpm_socket.string());
+    add("-chardev", chardev);
+    add("-tpmdev", "emulator,id=mdevrun-tpm,chardev=mdevrun-tpm-chr");
+    add("-device", std::string(p_.tpm->model == TpmModel::crb ? "tpm-crb" : "tpm-tis") +
+                       ",id=mdevrun-tpm0,tpmdev=mdevrun-tpm");
+  }
+
+  // One xHCI controller for redirected and passed-through USB devices.
+  void usb() {
+    if (p_.usb.redirect == 0 && p_.usb.host.empty()) return;
+    add("-device", "qemu-xhci,id=mdevrun-usb");
+    for (int i = 0; i < p_.usb.redirect; ++i) {
+      const std::string id = "mdevrun-usbredir" + std::to_string(i);
+      add("-chardev", "spicevmc,id=" + id + ",name=usbredir");
+      add("-device", "usb-redir,id=" + id + "-dev,chardev=" + id + ",bus=mdevrun-usb.0");
+    }
+    for (std::size_t i = 0; i < p_.usb.host.size(); ++i) {
+      const UsbHostSpec& h = p_.usb.host[i];
+      std::string dev = "usb-host,id=mdevrun-usbhost" + std::to_string(i) + ",bus=mdevrun-usb.0";
+      if (h.vendor_id) {
+        prop(dev, "vendorid", "0x" + *h.vendor_id);
+        prop(dev, "productid", "0x" + *h.product_id);
+      } else {
+        prop(dev, "hostbus", std::to_string(*h.bus));
+        prop(dev, "hostport", *h.port);
+      }
+      add("-device", dev);
+    }
+  }
+
+  // SPICE's vdagent channel on a SPICE display; elsewhere qemu's own agent (clipboard only).
+  void agent() {
+    if (!p_.display.agent) return;
+    const DisplayBackend b = p_.display.backend;
+    add("-device", "virtio-serial-pci,id=mdevrun-vserial");
+    if (b == DisplayBackend::spice || b == DisplayBackend::spice_app)
+      add("-chardev", "spicevmc,id=mdevrun-vdagent,name=vdagent");
+    else
+      add("-chardev", "qemu-vdagent,id=mdevrun-vdagent,name=vdagent,clipboard=on");
+    add("-device",
+        "virtserialport,id=mdevrun-vdagent-port,bus=mdevrun-vserial.0,chardev=mdevrun-vdagent,"
+        "name=com.redhat.spice.0");
+  }
+
+  void audio() {
+    if (!p_.audio) return;
+    std::string dev = to_string(p_.audio->backend) + ",id=mdevrun-audio";
+    // Without a path qemu writes qemu.wav into whatever folder it was started from.
+    if (p_.audio->backend == AudioBackend::wav)
+      prop(dev, "path", (paths_.instance_dir / "audio.wav").string());
+    add("-audiodev", dev);
+    add("-device", "ich9-intel-hda,id=mdevrun-hda");
+    add("-device", "hda-duplex,id=mdevrun-hda-codec,bus=mdevrun-hda.0,audiodev=mdevrun-audio");
+  }
+
+  void share(const ShareSpec& s, std::size_t i) {
+    const std::string id = "mdevrun-fs" + std::to_string(i);
+    std::string chardev = "socket,id=" + id;
+    prop(chardev, "path", paths_.share_socket(s.tag).string());
+    add("-chardev", chardev);
+    std::string dev = "vhost-user-fs-pci,id=" + id + "-dev,chardev=" + id;
+    prop(dev, "tag", s.tag);
+    add("-device", dev);
+  }
+
+  // bootindex per device, in the profile's order; "disk" covers every disk, in order.
+  void boot_order() {
+    int next = 1;
+    for (const BootDevice d : p_.boot) {
+      switch (d) {
+        case BootDevice::cdrom:
+          cdrom_bootindex_ = next++;
+          break;
+        case BootDevice::disk:
+          disk_bootindex_ = next;
+          next += static_cast<int>(p_.disks.size());
+          break;
+        case BootDevice::network:
+          nic_bootindex_ = next++;
+          break;
+      }
+    }
+  }
+
+  void cdrom() {
+    if (!p_.cdrom) return;
+    std::string drive = "file=" + escape_option_value(p_.cdrom->string());
+    drive += ",format=raw,if=none,id=mdevrun-cdrom-drive,media=cdrom,readonly=on";
+    add("-drive", drive);
+    std::string dev = "ide-cd,id=mdevrun-cdrom,drive=mdevrun-cdrom-drive";
+    if (cdrom_bootindex_) dev += ",bootindex=" + std::to_string(cdrom_bootindex_);
+    add("-device", dev);
   }
 
   // -kernel, -initrd and -append take a plain value, not an option string: nothing to escape.
@@ -183,6 +303,8 @@ class ArgvBuilder {
     std::string dev = std::string(disk_driver(d)) + ",id=" + dev_id + ",drive=" + drive_id;
     if (d.interface == DiskInterface::scsi) dev += ",bus=mdevrun-scsi0.0";
     if (d.interface == DiskInterface::nvme) dev += ",serial=" + dev_id;
+    if (disk_bootindex_)
+      dev += ",bootindex=" + std::to_string(disk_bootindex_ + static_cast<int>(i));
     add("-device", dev);
   }
 
@@ -204,6 +326,7 @@ class ArgvBuilder {
     add("-netdev", netdev);
     std::string dev = n.model + ",id=mdevrun-nic" + std::to_string(i) + ",netdev=" + netdev_id;
     if (n.mac) prop(dev, "mac", *n.mac);
+    if (nic_bootindex_ && i == 0) dev += ",bootindex=" + std::to_string(nic_bootindex_);
     add("-device", dev);
   }
 
@@ -214,6 +337,7 @@ class ArgvBuilder {
   std::vector<std::string> argv_;
   int chassis_ = 0;
   bool scsi_controller_ = false;
+  int cdrom_bootindex_ = 0, disk_bootindex_ = 0, nic_bootindex_ = 0;  // 0: none
 };
 
 }  // namespace

@@ -22,6 +22,16 @@ struct QemuRuntimePaths {
   /// serial console mode: the supervisor listens here and qemu connects as the client, so no
   /// byte the guest writes before the supervisor is ready is lost.
   std::filesystem::path serial_socket;
+  std::filesystem::path instance_dir;  ///< helper sockets and logs (share_socket, swtpm.sock)
+  std::filesystem::path tpm_socket;    ///< swtpm's control socket (tpm only)
+  std::filesystem::path tpm_state;     ///< swtpm's state folder, kept per profile (tpm only)
+  std::filesystem::path profile_vars;  ///< secure boot without `vars`: the profile's kept copy
+
+  /// The vhost-user socket of the share tagged `tag` (a tag is a plain file name: the loader
+  /// allows letters, digits, '.', '_', '-').
+  std::filesystem::path share_socket(std::string_view tag) const {
+    return instance_dir / ("virtiofs-" + std::string(tag) + ".sock");
+  }
 };
 
 /// argv[0] is the qemu binary. `mdevs` must match `profile.mdevs` one to one, in order, and

@@ -21,14 +21,16 @@ ok() { passed=$((passed + 1)); echo "ok   $1"; }
 bad() { failed=$((failed + 1)); echo "FAIL $1"; }
 
 cp -r "$src/profiles" "$tmp/profiles"
-export MDEVRUN_RUNTIME_DIR=$tmp/run MDEVRUN_SYSFS_ROOT=$tmp/sys
+export MDEVRUN_RUNTIME_DIR=$tmp/run MDEVRUN_SYSFS_ROOT=$tmp/sys MDEVRUN_STATE_DIR=$tmp/state
 # The files the examples name, created where they name them (relative to the profile).
 mkdir -p "$tmp/profiles/dev/images"
-for f in disk.qcow2 compute.qcow2 workstation.qcow2 desktop.qcow2 games.qcow2 \
+for f in disk.qcow2 compute.qcow2 workstation.qcow2 desktop.qcow2 games.qcow2 win11.qcow2 \
     dev/images/rootfs.qcow2; do
   qemu-img create -q -f qcow2 "$tmp/profiles/$f" 64M
 done
 cp "$guest/vmlinux" "$tmp/profiles/dev/images/vmlinuz"
+: >"$tmp/profiles/win11.iso"
+mkdir -p "$tmp/profiles/dev/workspace" "$tmp/profiles/dev/reference"
 cp "$guest/initramfs.cpio.gz" "$tmp/profiles/dev/images/initrd.img"
 
 # gtk needs an X server: one Xvfb for the run.
@@ -69,9 +71,24 @@ for profile in $(cd "$tmp/profiles" && ls *.json */*.json | grep -v schema); do
   else
     bad "$profile: $why"
   fi
-  mkdir -p "$tmp/run/$name"
-  grep -q OVMF_VARS "$tmp/argv.json" && cp /usr/share/OVMF/OVMF_VARS_4M.fd "$tmp/run/$name/OVMF_VARS.fd"
+  mkdir -p "$tmp/run/$name" "$tmp/state/$name/tpm"
   mapfile -t argv < <(/usr/bin/python3 -c 'import json,sys; print("\n".join(json.load(open(sys.argv[1]))))' "$tmp/argv.json")
+  # What `start` does before qemu: the UEFI vars copy (per run, or the profile's kept one for
+  # secure boot), and the helpers qemu connects to (swtpm, one virtiofsd per share).
+  for a in "${argv[@]}"; do
+    case $a in
+      if=pflash,*unit=1,file=*) vars=${a##*file=}
+        template=/usr/share/OVMF/OVMF_VARS_4M.fd
+        [[ " ${argv[*]} " == *property=secure,value=on* ]] && template=/usr/share/OVMF/OVMF_VARS_4M.ms.fd
+        mkdir -p "$(dirname "$vars")"; cp "$template" "$vars" ;;
+      socket,id=mdevrun-tpm-chr,path=*) sock=${a##*path=}
+        swtpm socket --tpm2 --tpmstate "dir=$tmp/state/$name/tpm" --ctrl "type=unixio,path=$sock" &
+        pids+=($!); for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.05; done ;;
+      socket,id=mdevrun-fs*,path=*) sock=${a##*path=}
+        /usr/lib/qemu/virtiofsd "--socket-path=$sock" -o "source=$tmp/profiles" 2>/dev/null &
+        pids+=($!); for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.05; done ;;
+    esac
+  done
   argv[0]=$src/tests/support/qemu-on-a-ci-host
   # The served serial console (the default): qemu connects to the supervisor's serial.sock, so
   # something must listen there, as the supervisor does before it starts qemu.

@@ -20,7 +20,10 @@
 #     watcher runs (i.e. the guest answers system_powerdown from then on);
 #   - prints "MDEVRUN-GUEST-PCI-LIST <slot>=<vendor>:<device> ..." just before READY, and
 #     "MDEVRUN-GUEST-PCI <add|remove> <slot> <VENDOR:DEVICE> devices=<list>" on PCI hotplug;
-#   - powers off (poweroff -f) on the ACPI power button (QMP system_powerdown).
+#   - powers off (poweroff -f) on the ACPI power button (QMP system_powerdown);
+#   - with mdevrun.virtiofs=TAG on the kernel command line, mounts that virtio-fs share and prints
+#     "MDEVRUN-GUEST-VIRTIOFS TAG <its file marker>" and "MDEVRUN-GUEST-VIRTIOFS-WRITE TAG
+#     written|refused" before READY.
 #   PCI hot-unplug on q35 uses ACPI PCI hotplug (CONFIG_HOTPLUG_PCI_ACPI=y in
 #   Debian's kernel, built in) and is answered by the kernel itself.
 set -euo pipefail
@@ -105,6 +108,10 @@ mknod -m 666 "$ROOT/dev/null" c 1 3
 for rel in $(mod_closure button evdev); do
     copy_module "$rel" "$ROOT/lib/modules" >>"$ROOT/etc/modules.load"
 done
+# virtio-fs for mdevrun.virtiofs=TAG (below): the virtio PCI transport and virtiofs (+ fuse).
+for rel in $(mod_closure virtio_pci virtiofs); do
+    copy_module "$rel" "$ROOT/lib/modules" >>"$ROOT/etc/modules.load"
+done
 
 # busybox acpid turns the KEY_POWER input event into the action "PWRF/00000080"
 # and runs /etc/acpi/PWRF/00000080.
@@ -164,6 +171,21 @@ until ls -l /proc/$apid/fd 2>/dev/null | grep -q /dev/input/event &&
       ls -l /proc/$upid/fd 2>/dev/null | grep -q 'socket:'; do
     i=$((i + 1)); [ $i -gt 100 ] && { echo "MDEVRUN-GUEST-WARN watchers not ready"; break; }
     sleep 0.05
+done
+
+# mdevrun.virtiofs=TAG on the kernel command line: mount that virtio-fs share on /mnt/TAG, print
+# its file "marker" and say whether the guest can write there (a read-only share must refuse).
+for w in $(cat /proc/cmdline); do
+    case $w in mdevrun.virtiofs=*)
+        t=${w#mdevrun.virtiofs=}; mkdir -p "/mnt/$t"
+        if mount -t virtiofs "$t" "/mnt/$t"; then
+            echo "MDEVRUN-GUEST-VIRTIOFS $t $(cat "/mnt/$t/marker" 2>&1)"
+            if echo guest >"/mnt/$t/from-guest" 2>/dev/null; then w=written; else w=refused; fi
+            echo "MDEVRUN-GUEST-VIRTIOFS-WRITE $t $w"
+        else
+            echo "MDEVRUN-GUEST-VIRTIOFS $t mount failed"
+        fi ;;
+    esac
 done
 
 # Extra test hooks: /guest.d/*.sh in the initramfs run before READY.

@@ -82,6 +82,7 @@ class Lifecycle : public ::testing::Test {
     ::setenv("MDEVRUN_RUNTIME_DIR", (dir_ / "run").c_str(), 1);
     ::setenv("MDEVRUN_SYSFS_ROOT", sysfs_->sys().c_str(), 1);
     ::setenv("MDEVRUN_DEV_ROOT", sysfs_->dev().c_str(), 1);
+    ::setenv("MDEVRUN_STATE_DIR", (dir_ / "state").c_str(), 1);
   }
 
   void TearDown() override {
@@ -97,6 +98,7 @@ class Lifecycle : public ::testing::Test {
     ::unsetenv("MDEVRUN_RUNTIME_DIR");
     ::unsetenv("MDEVRUN_SYSFS_ROOT");
     ::unsetenv("MDEVRUN_DEV_ROOT");
+    ::unsetenv("MDEVRUN_STATE_DIR");
   }
 
   // A q35 guest with one mtty mdev and a hot-pluggable PCI stand-in device on its own slot.
@@ -125,6 +127,7 @@ class Lifecycle : public ::testing::Test {
     SupervisorOptions o;
     o.host = sysfs_->host();
     o.host.runtime = dir_ / "run";
+    o.host.state = dir_ / "state";
     o.start_timeout = 60s;
     o.escalate_after = 3s;
     o.remove.timeout = 5s;
@@ -159,9 +162,23 @@ class Lifecycle : public ::testing::Test {
     return false;
   }
 
+  // A helper of ours (swtpm, virtiofsd: its argv names a socket below the test's folder).
+  bool helper_left() const {
+    for (const auto& e : fs::directory_iterator("/proc")) {
+      const std::string pid = e.path().filename();
+      if (pid.find_first_not_of("0123456789") != std::string::npos) continue;
+      const std::string cmd = read_file(e.path() / "cmdline");
+      if ((cmd.find("swtpm") != std::string::npos || cmd.find("virtiofsd") != std::string::npos) &&
+          cmd.find(dir_.string()) != std::string::npos)
+        return true;
+    }
+    return false;
+  }
+
   // The invariant after every exit path.
   void expect_nothing_left() {
     EXPECT_FALSE(qemu_left()) << "a qemu process survived";
+    EXPECT_FALSE(helper_left()) << "a helper process (swtpm, virtiofsd) survived";
     EXPECT_EQ(mdev_count(), 0u) << "an mdev created by mdevrun survived";
     EXPECT_FALSE(fs::exists(dir_ / "run/lc")) << "the runtime folder survived";
     if (fs::exists(dir_ / "run/locks")) {
@@ -1720,6 +1737,247 @@ TEST_F(Console, ForegroundStartOnATerminalIsTheConsole) {
   ASSERT_TRUE(WIFEXITED(st)) << "mdevrun did not exit after SIGTERM: " << seen;
   EXPECT_EQ(WEXITSTATUS(st), 0) << seen;
   EXPECT_TRUE(read_file(dir_ / "serial.log").empty());
+  expect_nothing_left();
+}
+
+// Helpers (swtpm for a TPM, virtiofsd for a share) are supervised like qemu: started before it,
+// stopped after it, and never left behind on any exit path.
+class Helpers : public CrashPoints {
+ protected:
+  fs::path tpm_profile(json extra = json::object()) {
+    json p = {{"tpm", true}};
+    p.merge_patch(extra);
+    return write_profile(false, p);
+  }
+  fs::path share_dir() const { return dir_ / "share"; }
+  fs::path share_profile(bool with_guest, bool read_only = false) {
+    fs::create_directories(share_dir());
+    json p = {
+        {"shares",
+         {{{"source", share_dir().string()}, {"tag", "hostshare"}, {"read-only", read_only}}}}};
+    if (with_guest) {
+      // The guest's /init mounts the share named on its command line and prints its marker.
+      std::string append = read_file(kGuest / "cmdline");
+      append = append.substr(0, append.find_last_not_of("\n") + 1);
+      p["kernel"] = {{"append", append + " mdevrun.virtiofs=hostshare"}};
+    }
+    return write_profile(with_guest, p);
+  }
+  // Boots the guest on the share, checks what it read and whether it could write, stops.
+  void guest_mounts_the_share(bool read_only) {
+    const fs::path profile = share_profile(true, read_only);
+    const std::string marker = "written-by-the-test-" + std::to_string(::getpid());
+    std::ofstream(share_dir() / "marker") << marker;
+    Supervisor vm(load_profile(profile), options());
+    vm.start();
+    ASSERT_TRUE(wait_for_serial("MDEVRUN-GUEST-READY", 120s)) << read_file(dir_ / "serial.log");
+    const std::string serial = read_file(dir_ / "serial.log");
+    EXPECT_NE(serial.find("MDEVRUN-GUEST-VIRTIOFS hostshare " + marker), std::string::npos)
+        << serial;
+    const std::string write = read_only ? "refused" : "written";
+    EXPECT_NE(serial.find("MDEVRUN-GUEST-VIRTIOFS-WRITE hostshare " + write), std::string::npos)
+        << serial;
+    EXPECT_EQ(fs::exists(share_dir() / "from-guest"), !read_only);
+    vm.stop(10s);
+    expect_nothing_left();
+  }
+};
+
+TEST_F(Helpers, TpmIsSeenByQemuAndSwtpmStopsAfterIt) {
+  Supervisor vm(load_profile(tpm_profile()), options());
+  vm.start();
+  EXPECT_TRUE(helper_left()) << "swtpm should run while qemu does";
+  EXPECT_TRUE(fs::is_directory(dir_ / "state/lc/tpm")) << "the TPM state is kept per profile";
+  qmp::blocking_client c;
+  c.connect(vm.cli_socket().string(), 5s);
+  const auto tpm = c.execute("query-tpm");
+  ASSERT_TRUE(tpm.ok()) << tpm.value.dump();
+  ASSERT_EQ(tpm.value.size(), 1u) << tpm.value.dump();
+  EXPECT_EQ(tpm.value[0]["id"], "mdevrun-tpm");
+  EXPECT_EQ(tpm.value[0]["model"], "tpm-crb");
+  EXPECT_EQ(tpm.value[0]["options"]["type"], "emulator");
+  c.close();
+  vm.stop(1s);
+  expect_nothing_left();
+  EXPECT_TRUE(fs::is_directory(dir_ / "state/lc/tpm")) << "the TPM state outlives the run";
+}
+
+// The Windows 11 pair: secure-boot OVMF (SMM, the secure flash, the profile's kept vars) with a
+// TPM. Not booted to an OS (TCG runs OVMF slowly): qemu accepts it all and shows the TPM, and
+// the vars copy made on the first run is the one the second run uses.
+TEST_F(Helpers, SecureBootOvmfWithATpmStartsAndKeepsItsVars) {
+  const fs::path profile = tpm_profile({{"firmware", {{"secure-boot", true}}}});
+  const fs::path vars = dir_ / "state/lc/OVMF_VARS.fd";
+  for (int run = 0; run < 2; ++run) {
+    Supervisor vm(load_profile(profile), options());
+    vm.start();
+    ASSERT_TRUE(fs::exists(vars));
+    if (run == 0) std::ofstream(vars, std::ios::in | std::ios::out) << "KEPT";
+    qmp::blocking_client c;
+    c.connect(vm.cli_socket().string(), 5s);
+    const auto tpm = c.execute("query-tpm");
+    ASSERT_TRUE(tpm.ok()) << tpm.value.dump();
+    EXPECT_EQ(tpm.value.size(), 1u) << tpm.value.dump();
+    EXPECT_TRUE(c.query_status().ok());
+    c.close();
+    vm.stop(1s);
+    expect_nothing_left();
+  }
+  EXPECT_EQ(read_file(vars).substr(0, 4), "KEPT") << "the second run copied the template again";
+}
+
+TEST_F(Helpers, QemuKilledWithSigkillTakesTheHelperDown) {
+  Supervisor vm(load_profile(tpm_profile()), options());
+  vm.start();
+  ::kill(vm.qemu_pid(), SIGKILL);
+  EXPECT_EQ(vm.supervise(), static_cast<int>(ExitCode::failure));
+  expect_nothing_left();
+}
+
+TEST_F(Helpers, StartFailureAfterTheHelperStartedLeavesNothing) {
+  Supervisor vm(load_profile(tpm_profile({{"qemu", {{"args", {"-device", "no-such-dev"}}}}})),
+                options());
+  EXPECT_THROW(vm.start(), Error);
+  expect_nothing_left();
+}
+
+TEST_F(Helpers, AHelperThatCannotStartIsReportedWithItsOwnWords) {
+  // virtiofsd refuses a source folder that does not exist.
+  json p = {{"shares", {{{"source", (dir_ / "missing").string()}, {"tag", "t"}}}}};
+  Supervisor vm(load_profile(write_profile(false, p)), options());
+  try {
+    vm.start();
+    FAIL() << "start succeeded";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ExitCode::qemu_start);
+    EXPECT_NE(std::string(e.what()).find("virtiofsd t exited while starting"), std::string::npos)
+        << e.what();
+  }
+  expect_nothing_left();
+}
+
+TEST_F(Helpers, SupervisorKilledIsCleanedByTheNextListEvenWithAHelperLeft) {
+  const CliRun start = mdevrun({"start", "--detach", tpm_profile().string()});
+  ASSERT_EQ(start.status, 0) << start.out;
+  const auto state = load_state(dir_ / "run/lc/state.json");
+  ASSERT_TRUE(state && state->supervisor_pid);
+  ASSERT_TRUE(state->sockets.count("swtpm")) << "the helper's socket is in the state file";
+  ::kill(*state->supervisor_pid, SIGKILL);
+  // qemu and swtpm die with their supervisor (PDEATHSIG) ...
+  for (int i = 0; i < 100 && (qemu_left() || helper_left()); ++i) std::this_thread::sleep_for(50ms);
+  EXPECT_FALSE(helper_left());
+  // ... and one that did not (here: started by hand on the instance's socket) is found by its
+  // argv and stopped by the next mdevrun.
+  Child stray =
+      spawn({"swtpm", "socket", "--tpm2", "--tpmstate", "dir=" + (dir_ / "state/lc/tpm").string(),
+             "--ctrl", "type=unixio,path=" + state->sockets.at("swtpm")},
+            {.output = ChildOptions::Output::null});
+  stray.release();
+  for (int i = 0; i < 100 && !helper_left(); ++i) std::this_thread::sleep_for(10ms);
+  ASSERT_TRUE(helper_left());
+  const CliRun list = mdevrun({"list"});
+  EXPECT_EQ(list.status, 0);
+  EXPECT_NE(list.out.find("cleaned up instance lc"), std::string::npos) << list.out;
+  EXPECT_NE(list.out.find("stopped a helper left running (swtpm.sock)"), std::string::npos)
+      << list.out;
+  expect_nothing_left();
+}
+
+TEST_F(Helpers, StartKilledAtEveryStepLeavesNoHelper) {
+  const fs::path profile = tpm_profile();
+  before_ = available();
+  long killed = 0;
+  for (long n = 1; n < 200; ++n) {
+    CliRun start;
+    if (!run_armed(n, {"start", "--detach", profile.string()}, &start)) {
+      ASSERT_EQ(start.status, 0) << "step " << n << " was past the last: " << start.out;
+      EXPECT_EQ(mdevrun({"stop", "--force", "lc"}).status, 0);
+      expect_recovered("after the unkilled start");
+      break;
+    }
+    ++killed;
+    EXPECT_NE(start.status, 0) << "a start killed at step " << n << " reported success";
+    expect_recovered("start killed at step " + std::to_string(n));
+    if (HasFailure()) break;
+  }
+  EXPECT_GE(killed, 12);
+  std::cout << "start with a helper killed at " << killed << " steps, 0 leaks\n";
+}
+
+TEST_F(Helpers, CleanupKilledAtEveryStepLeavesNoHelper) {
+  const fs::path profile = tpm_profile();
+  before_ = available();
+  ASSERT_FALSE(run_armed(100000, {"start", "--detach", profile.string()}));
+  const long start_steps = static_cast<long>(steps_logged());
+  ASSERT_EQ(mdevrun({"stop", "--force", "lc"}).status, 0);
+  expect_recovered("the counting run");
+  long killed = 0;
+  for (long k = 1; k < 100; ++k) {
+    CliRun start;
+    ASSERT_FALSE(run_armed(start_steps + k, {"start", "--detach", profile.string()}, &start));
+    ASSERT_EQ(start.status, 0) << start.out;
+    const CliRun stop = mdevrun({"stop", "--force", "lc"});
+    const bool hit = read_file(log()).find(" KILL\n") != std::string::npos;
+    EXPECT_EQ(stop.status, 0) << "cleanup step " << k << ": " << stop.out;
+    expect_recovered("cleanup killed at step " + std::to_string(k));
+    if (!hit || HasFailure()) break;
+    ++killed;
+  }
+  EXPECT_GE(killed, 3);
+}
+
+TEST_F(Helpers, ShareStartsVirtiofsdAndQemuListsTheDevice) {
+  Supervisor vm(load_profile(share_profile(false)), options());
+  vm.start();
+  EXPECT_TRUE(helper_left()) << "virtiofsd should run while qemu does";
+  qmp::blocking_client c;
+  c.connect(vm.cli_socket().string(), 5s);
+  const auto props = c.qom_list("/machine/peripheral");
+  ASSERT_TRUE(props.ok());
+  bool found = false;
+  for (const auto& p : props.value) found = found || p.name == "mdevrun-fs0-dev";
+  EXPECT_TRUE(found) << "vhost-user-fs-pci missing";
+  c.close();
+  vm.stop(1s);
+  expect_nothing_left();
+}
+
+TEST_F(Helpers, TheGuestMountsTheShareAndReadsWhatTheTestWrote) {
+  guest_mounts_the_share(false);
+}
+
+TEST_F(Helpers, AReadOnlyShareRefusesTheGuestsWrite) {
+  guest_mounts_the_share(true);
+}
+
+// The desktop devices qemu must accept and show: agent, USB redirection, audio, a CD-ROM.
+TEST_F(Helpers, DesktopDevicesAreAcceptedAndListed) {
+  const fs::path iso = dir_ / "install.iso";
+  std::ofstream(iso) << std::string(2048, '\0');
+  json p = {{"display", {{"backend", "spice"}, {"agent", true}}},
+            {"usb", {{"redirect", 2}}},
+            {"audio", {{"backend", "spice"}}},
+            {"cdrom", iso.string()},
+            {"boot", {"cdrom"}}};
+  Supervisor vm(load_profile(write_profile(false, p)), options());
+  vm.start();
+  qmp::blocking_client c;
+  c.connect(vm.cli_socket().string(), 5s);
+  const auto chardevs = c.execute("query-chardev");
+  ASSERT_TRUE(chardevs.ok());
+  std::set<std::string> labels;
+  for (const auto& ch : chardevs.value) labels.insert(ch["label"].get<std::string>());
+  for (const char* want : {"mdevrun-vdagent", "mdevrun-usbredir0", "mdevrun-usbredir1"})
+    EXPECT_TRUE(labels.count(want)) << want << " missing: " << chardevs.value.dump();
+  const auto props = c.qom_list("/machine/peripheral");
+  ASSERT_TRUE(props.ok());
+  std::set<std::string> devices;
+  for (const auto& d : props.value) devices.insert(d.name);
+  for (const char* want : {"mdevrun-vdagent-port", "mdevrun-usbredir0-dev", "mdevrun-hda",
+                           "mdevrun-hda-codec", "mdevrun-cdrom", "mdevrun-usb"})
+    EXPECT_TRUE(devices.count(want)) << want << " missing";
+  c.close();
+  vm.stop(1s);
   expect_nothing_left();
 }
 

@@ -90,5 +90,20 @@ TEST(Host, ConfigDirsAreTheUsersThenTheSystems) {
   EXPECT_EQ(Host::from_env().config_dirs, (std::vector<std::filesystem::path>{"/etc/mdevrun"}));
 }
 
+TEST(Host, StateDirectoryPrefersMdevrunStateDirThenRootThenXdgThenHome) {
+  {
+    ScopedEnv st("MDEVRUN_STATE_DIR", "/tmp/st-test");
+    EXPECT_EQ(Host::from_env().profile_state("vm"), "/tmp/st-test/vm");
+  }
+  ScopedEnv st("MDEVRUN_STATE_DIR", ""), xdg("XDG_STATE_HOME", "/home/u/.st"),
+      home("HOME", "/home/u");
+  EXPECT_EQ(Host::from_env().profile_state("vm"),
+            ::geteuid() == 0 ? "/var/lib/mdevrun/vm" : "/home/u/.st/mdevrun/vm");
+  ScopedEnv no_xdg("XDG_STATE_HOME", nullptr);
+  EXPECT_EQ(Host::from_env().profile_state("vm"),
+            ::geteuid() == 0 ? "/var/lib/mdevrun/vm" : "/home/u/.local/state/mdevrun/vm");
+  EXPECT_THROW(Host{}.profile_state("vm"), std::exception);
+}
+
 }  // namespace
 }  // namespace mdevrun

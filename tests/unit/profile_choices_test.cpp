@@ -55,6 +55,21 @@ TEST(ProfileChoices, NetworkModesRoundTrip) {
       {{NetworkMode::user, "user"}, {NetworkMode::bridge, "bridge"}, {NetworkMode::tap, "tap"}});
 }
 
+TEST(ProfileChoices, AudioBackendsBootDevicesAndTpmModelsRoundTrip) {
+  expect_table<AudioBackend>({{AudioBackend::pa, "pa"},
+                              {AudioBackend::alsa, "alsa"},
+                              {AudioBackend::jack, "jack"},
+                              {AudioBackend::oss, "oss"},
+                              {AudioBackend::sdl, "sdl"},
+                              {AudioBackend::spice, "spice"},
+                              {AudioBackend::dbus, "dbus"},
+                              {AudioBackend::wav, "wav"},
+                              {AudioBackend::none, "none"}});
+  expect_table<BootDevice>(
+      {{BootDevice::cdrom, "cdrom"}, {BootDevice::disk, "disk"}, {BootDevice::network, "network"}});
+  expect_table<TpmModel>({{TpmModel::crb, "crb"}, {TpmModel::tis, "tis"}});
+}
+
 TEST(ProfileChoices, FirmwareTypesRoundTrip) {
   expect_table<FirmwareType>({{FirmwareType::bios, "bios"}, {FirmwareType::uefi, "uefi"}});
 }
@@ -110,6 +125,9 @@ TEST(ProfileChoices, SchemaListsTheSameSpellings) {
   expect_schema<NetworkMode>("/properties/network/items/properties/mode/enum");
   expect_schema<FirmwareType>("/properties/firmware/properties/type/enum");
   expect_schema<SerialMode>("/properties/serial/oneOf/1/properties/mode/enum");
+  expect_schema<AudioBackend>("/properties/audio/properties/backend/enum");
+  expect_schema<BootDevice>("/properties/boot/items/enum");
+  expect_schema<TpmModel>("/properties/tpm/oneOf/1/properties/model/enum");
 }
 
 }  // namespace

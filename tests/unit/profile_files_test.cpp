@@ -151,6 +151,21 @@ TEST_F(ProfileFilesTest, ADirectoryIsNotADisk) {
                                       ": is a directory, not a file. Fix: fix \"file\" in "));
 }
 
+TEST_F(ProfileFilesTest, ACdromIsAFileAndAShareSourceAFolder) {
+  profile_.cdrom = touch("install.iso");
+  fs::create_directory(dir_.path() / "work");
+  profile_.shares = {{dir_.path() / "work", "work", false},
+                     {touch("file"), "f", false},
+                     {dir_.path() / "gone", "g", true}};
+  const std::string out = lines(run());
+  EXPECT_THAT(out, HasSubstr("PASS  cdrom: " + (dir_.path() / "install.iso").string()));
+  EXPECT_THAT(out, HasSubstr("PASS  shares[0].source: " + (dir_.path() / "work").string()));
+  EXPECT_THAT(out, HasSubstr("FAIL  shares[1].source: " + (dir_.path() / "file").string() +
+                             ": is not a directory"));
+  EXPECT_THAT(out, HasSubstr("FAIL  shares[2].source: " + (dir_.path() / "gone").string() +
+                             ": does not exist. Fix: create the folder (mkdir -p "));
+}
+
 TEST_F(ProfileFilesTest, NoFilesNoResults) {
   EXPECT_TRUE(run().empty());
   profile_.firmware.type = FirmwareType::bios;

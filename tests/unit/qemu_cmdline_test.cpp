@@ -34,8 +34,10 @@ std::vector<ResolvedMdev> resolve(const Profile& p) {
 
 QemuRuntimePaths paths_for(const std::string& name) {
   const fs::path dir = "/run/mdevrun/" + name;
-  return {dir / "qmp.sock", dir / "qmp-cli.sock", dir / "OVMF_VARS.fd", dir / "spice.sock",
-          dir / "serial.sock"};
+  const fs::path state = "/var/lib/mdevrun/" + name;
+  return {dir / "qmp.sock",   dir / "qmp-cli.sock", dir / "OVMF_VARS.fd",
+          dir / "spice.sock", dir / "serial.sock",  dir,
+          dir / "swtpm.sock", state / "tpm",        state / "OVMF_VARS.fd"};
 }
 
 // PCI slices as start would pick them on a host where VF k of a PF sits at offset 1 + k.
@@ -100,7 +102,8 @@ INSTANTIATE_TEST_SUITE_P(Profiles, GoldenArgv,
                          testing::Values("gvtg-desktop.json", "nvidia-vgpu.json",
                                          "headless-compute.json", "dev/base.json",
                                          "dev/driver-dev.json", "intel-sriov-desktop.json",
-                                         "nvidia-vgpu17.json", "gpu-passthrough.json"),
+                                         "nvidia-vgpu17.json", "gpu-passthrough.json",
+                                         "win11-vgpu-desktop.json", "dev/shared-folder.json"),
                          [](const auto& info) {
                            std::string n = info.param;
                            for (char& c : n)
