@@ -1,9 +1,9 @@
 #!/bin/bash
 # Build the tiny guest's own kernel: Debian's linux-source (the same package and version the e2e
 # builds its sample mdev drivers from), configured with allnoconfig plus
-# tests/guest/guest-kernel.config, everything built in (no modules). It boots in about half the
-# time of Debian's kernel under TCG, and several times faster under nested TCG (the e2e's inner
-# guest), where every instruction of the ~100 initcalls and two insmods it skips counts twice.
+# tests/guest/guest-kernel.config, everything built in (no modules). Measured qemu start to
+# MDEVRUN-GUEST-READY: 0.8 s vs 2.3 s for Debian's kernel under TCG, 22 s vs 58-154 s under the
+# e2e's nested TCG, where every initcall and insmod it skips costs many times over.
 # Debian packages only, no internet beyond the apt archive.
 #
 # Usage: tests/guest/build-kernel.sh [--force]
@@ -14,7 +14,8 @@
 #   config    the .config it was built with
 #   stamp     cache key: source package + version, the fragment, this script, gcc
 # The last line printed on stdout is the path of vmlinux. A cold build (unpack the ~1.5 GB tree,
-# compile ~500 files) takes about 8-9 minutes on 2 busy cores; the tree is deleted afterwards.
+# compile ~1050 objects) took 294 s on 2 cores at load 2-5, 525 s at load 4-5; the tree is
+# deleted afterwards.
 set -euo pipefail
 
 LOG_TAG=build-kernel
