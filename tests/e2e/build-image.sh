@@ -11,7 +11,8 @@
 #   env MDEVRUN_CACHE, MDEVRUN_KERNEL_PKG: see tests/guest/lib.sh
 #
 # Output ($CACHE/e2e/):
-#   vmlinux          outer kernel (same as the inner one; PVH-bootable ELF)
+#   vmlinux          outer kernel: Debian's, PVH-bootable ELF (the inner guest boots its own
+#                    small kernel unless MDEVRUN_GUEST_KERNEL=debian, tests/guest/build-guest.sh)
 #   initramfs.cpio   outer initramfs (~120 MB), deliberately uncompressed: no gzip
 #                    step on rebuilds (e.g. a new mdevrun binary) and no gunzip in
 #                    the TCG guest; measured boot time equal to gzip -1 within noise
@@ -59,7 +60,7 @@ ensure_pkgs busybox-static xz-utils cpio gzip file make gcc-12 libc6-dev libelf1
 
 kernel_tree     # KPKG KPKG_VER KTREE KVER KMODDIR (from lib.sh)
 
-# Inner guest (and, reused, the outer kernel).
+# Inner guest.
 cache_lock e2e     # the modules, the image and the logs under $CACHE/e2e
 cache_lock guest   # held while the guest is copied in, not only while build-guest.sh checks it
 GDIR=$("$HERE/../guest/build-guest.sh" | tail -n1)
@@ -271,7 +272,9 @@ log "writing initramfs.cpio"
 (cd "$ROOT" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) >"$OUT/initramfs.cpio.tmp"
 mv "$OUT/initramfs.cpio.tmp" "$OUT/initramfs.cpio"
 rm -rf "$ROOT"
-ln -f "$GDIR/vmlinux" "$OUT/vmlinux" 2>/dev/null || cp "$GDIR/vmlinux" "$OUT/vmlinux"
+OUTER_VMLINUX=$(debian_vmlinux)    # Debian's: the modules above are built for it
+rm -f "$OUT/vmlinux"
+ln "$OUTER_VMLINUX" "$OUT/vmlinux" 2>/dev/null || cp "$OUTER_VMLINUX" "$OUT/vmlinux"
 echo "$CMDLINE" >"$OUT/cmdline"
 echo "$KEY" >"$OUT/stamp"
 

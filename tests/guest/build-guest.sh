@@ -5,12 +5,16 @@
 # Usage: tests/guest/build-guest.sh [--force]
 #   env MDEVRUN_CACHE       cache root (default ${XDG_CACHE_HOME:-$HOME/.cache}/mdevrun)
 #   env MDEVRUN_KERNEL_PKG  kernel package (default: what linux-image-amd64 depends on)
+#   env MDEVRUN_GUEST_KERNEL
+#                           own (default): the guest's own small kernel, built once from that
+#                           package's linux-source (tests/guest/build-kernel.sh), all built in;
+#                           debian: Debian's kernel itself, with the button/evdev modules
 #
 # Output ($CACHE/guest/):
 #   vmlinux             uncompressed ELF kernel; qemu boots it via PVH (-kernel vmlinux),
 #                       which skips the bzImage real-mode setup + decompression (slow in TCG)
-#   vmlinuz             the Debian bzImage, kept as a fallback (-kernel vmlinuz works too)
-#   initramfs.cpio.gz   static busybox + /init + button/evdev modules
+#   vmlinuz             debian only: the Debian bzImage, kept as a fallback (-kernel vmlinuz)
+#   initramfs.cpio.gz   static busybox + /init (+ button/evdev modules with debian)
 #   cmdline             kernel command line to pass with -append
 #   stamp               cache key (kernel package + version + inputs); warm runs just print paths
 # The last line printed on stdout is the output directory.
@@ -24,8 +28,8 @@
 #   - with mdevrun.virtiofs=TAG on the kernel command line, mounts that virtio-fs share and prints
 #     "MDEVRUN-GUEST-VIRTIOFS TAG <its file marker>" and "MDEVRUN-GUEST-VIRTIOFS-WRITE TAG
 #     written|refused" before READY.
-#   PCI hot-unplug on q35 uses ACPI PCI hotplug (CONFIG_HOTPLUG_PCI_ACPI=y in
-#   Debian's kernel, built in) and is answered by the kernel itself.
+#   PCI hot-unplug on q35 uses ACPI PCI hotplug (CONFIG_HOTPLUG_PCI_ACPI=y, built in,
+#   in both kernels) and is answered by the kernel itself.
 set -euo pipefail
 
 LOG_TAG=build-guest
@@ -49,15 +53,25 @@ ensure_pkgs busybox-static xz-utils cpio gzip file binutils   # binutils: readel
 BUSYBOX=/bin/busybox
 file -L "$BUSYBOX" | grep -q 'statically linked' || die "$BUSYBOX is not static (busybox-static?)"
 
-kernel_tree   # sets KPKG KPKG_VER KTREE KVER KMODDIR
+GUEST_KERNEL=${MDEVRUN_GUEST_KERNEL:-own}
+case "$GUEST_KERNEL" in
+    own)
+        OWN_VMLINUX=$("$(dirname "$0")/build-kernel.sh" | tail -n1) ||
+            die "the guest kernel did not build; MDEVRUN_GUEST_KERNEL=debian uses Debian's kernel"
+        KERNEL_KEY="own $(cat "$(dirname "$OWN_VMLINUX")/stamp")" ;;
+    debian)
+        kernel_tree   # sets KPKG KPKG_VER KTREE KVER KMODDIR
+        KERNEL_KEY="$KPKG=$KPKG_VER" ;;
+    *) die "MDEVRUN_GUEST_KERNEL=$GUEST_KERNEL: own or debian" ;;
+esac
 
-# Cache key: kernel package version + busybox version + this script and lib.sh.
-KEY="kernel=$KPKG=$KPKG_VER busybox=$(dpkg-query -W -f='${Version}' busybox-static) cmdline=$CMDLINE"
+# Cache key: the kernel + busybox version + this script and lib.sh.
+KEY="kernel=$KERNEL_KEY busybox=$(dpkg-query -W -f='${Version}' busybox-static) cmdline=$CMDLINE"
 KEY="$KEY inputs=$(cat "$0" "$(dirname "$0")/lib.sh" | sha256sum | cut -c1-16)"
 
 if [ $FORCE = 0 ] && [ -f "$OUT/stamp" ] && [ "$(cat "$OUT/stamp")" = "$KEY" ]; then
-    log "up to date ($KPKG $KPKG_VER)"
-    ls -1 "$OUT"/vmlinux "$OUT"/vmlinuz "$OUT"/initramfs.cpio.gz "$OUT"/cmdline
+    log "up to date ($GUEST_KERNEL kernel)"
+    ls -1 "$OUT"/vmlinu[xz] "$OUT"/initramfs.cpio.gz "$OUT"/cmdline
     echo "$OUT"
     exit 0
 fi
@@ -65,27 +79,13 @@ fi
 rm -rf "$OUT"; mkdir -p "$OUT"
 
 # --- kernel -----------------------------------------------------------------
-VMLINUZ=$KTREE/boot/vmlinuz-$KVER
-cp "$VMLINUZ" "$OUT/vmlinuz"
-
-# Debian's bzImage carries an xz-compressed vmlinux. Find the xz stream magic
-# (FD 37 7A 58 5A 00; bash strings cannot hold the NUL, so FD 37 7A 58 5A is
-# matched) and decompress from there. xz exits non-zero because of the trailing
-# data after the stream, so success is judged by the result being ELF; a false
-# magic hit just moves on to the next candidate offset.
-is_elf() { [ "$(head -c4 "$1" | od -An -tx1 | tr -d ' ')" = 7f454c46 ]; }
-found=0
-for off in $(LC_ALL=C grep -abo $'\xfd7zXZ' "$VMLINUZ" | cut -d: -f1); do
-    tail -c +$((off + 1)) "$VMLINUZ" | xz -dcq >"$OUT/vmlinux.tmp" 2>/dev/null || true
-    if is_elf "$OUT/vmlinux.tmp"; then found=1; break; fi
-done
-[ $found = 1 ] || die "no xz-compressed ELF vmlinux found in $VMLINUZ"
-# PVH boot needs the XEN_ELFNOTE_PHYS32_ENTRY note (type 0x12, CONFIG_PVH=y).
-if readelf -n "$OUT/vmlinux.tmp" 2>/dev/null | grep -q 'note type: (0x00000012)\|PHYS32_ENTRY'; then
-    mv "$OUT/vmlinux.tmp" "$OUT/vmlinux"
+if [ "$GUEST_KERNEL" = own ]; then
+    cp "$OWN_VMLINUX" "$OUT/vmlinux"
 else
-    log "WARNING: vmlinux has no PVH entry note; use vmlinuz"
-    rm -f "$OUT/vmlinux.tmp"; ln -s vmlinuz "$OUT/vmlinux"
+    cp "$KTREE/boot/vmlinuz-$KVER" "$OUT/vmlinuz"
+    VMLINUX=$(debian_vmlinux)
+    if [ "$VMLINUX" = "$KTREE/vmlinux" ]; then cp "$VMLINUX" "$OUT/vmlinux"
+    else ln -s vmlinuz "$OUT/vmlinux"; fi
 fi
 
 # --- initramfs ----------------------------------------------------------------
@@ -102,16 +102,19 @@ done
 mknod -m 600 "$ROOT/dev/console" c 5 1
 mknod -m 666 "$ROOT/dev/null" c 1 3
 
-# Modules: button (ACPI power button -> input event) and evdev (/dev/input/event*,
-# which busybox acpid reads), plus dependencies from modules.dep, in load order.
+# Modules (Debian's kernel only; the own kernel has them built in): button (ACPI power button
+# -> input event) and evdev (/dev/input/event*, which busybox acpid reads), plus dependencies
+# from modules.dep, in load order.
 : >"$ROOT/etc/modules.load"
-for rel in $(mod_closure button evdev); do
-    copy_module "$rel" "$ROOT/lib/modules" >>"$ROOT/etc/modules.load"
-done
-# virtio-fs for mdevrun.virtiofs=TAG (below): the virtio PCI transport and virtiofs (+ fuse).
-for rel in $(mod_closure virtio_pci virtiofs); do
-    copy_module "$rel" "$ROOT/lib/modules" >>"$ROOT/etc/modules.load"
-done
+if [ "$GUEST_KERNEL" = debian ]; then
+    for rel in $(mod_closure button evdev); do
+        copy_module "$rel" "$ROOT/lib/modules" >>"$ROOT/etc/modules.load"
+    done
+    # virtio-fs for mdevrun.virtiofs=TAG (below): the virtio PCI transport and virtiofs (+ fuse).
+    for rel in $(mod_closure virtio_pci virtiofs); do
+        copy_module "$rel" "$ROOT/lib/modules" >>"$ROOT/etc/modules.load"
+    done
+fi
 
 # busybox acpid turns the KEY_POWER input event into the action "PWRF/00000080"
 # and runs /etc/acpi/PWRF/00000080.
@@ -209,6 +212,6 @@ rm -rf "$ROOT"
 echo "$CMDLINE" >"$OUT/cmdline"
 echo "$KEY" >"$OUT/stamp"
 
-log "built guest for $KPKG $KPKG_VER (uname -r $KVER)"
-ls -1 "$OUT"/vmlinux "$OUT"/vmlinuz "$OUT"/initramfs.cpio.gz "$OUT"/cmdline
+log "built guest (kernel=$KERNEL_KEY)"
+ls -1 "$OUT"/vmlinu[xz] "$OUT"/initramfs.cpio.gz "$OUT"/cmdline
 echo "$OUT"

@@ -7,6 +7,7 @@
 # entry is keyed by what it was built from, so checkouts at different commits share it safely):
 #   debs/                      downloaded .deb files (apt-get download)
 #   kernel/<pkg>_<ver>/        dpkg -x of the kernel image package (+ modules.dep)
+#   guest-kernel/              tests/guest/build-kernel.sh output (the guest's own small kernel)
 #   guest/                     tests/guest/build-guest.sh output
 #   e2e/                       tests/e2e/build-image.sh output
 
@@ -124,11 +125,10 @@ extract_deb() {
     touch "$dest/.extracted"
 }
 
-# kernel_tree: extract the kernel image package into $CACHE/kernel/<pkg>_<ver>
-# and generate modules.dep there (the .deb does not ship it; its postinst runs
-# depmod). Sets KPKG, KPKG_VER, KTREE, KVER (uname -r), KMODDIR, and exports
-# MDEVRUN_KERNEL_PKG/_VER so child scripts skip the (slowish) apt-cache lookups.
-kernel_tree() {
+# kernel_version: set KPKG (the image package) and KPKG_VER (its version), and export
+# MDEVRUN_KERNEL_PKG/_VER so child scripts skip the (slowish) apt-cache lookups. Nothing is
+# downloaded.
+kernel_version() {
     KPKG=$(kernel_pkg)
     if [ "${MDEVRUN_KERNEL_PKG:-}" = "$KPKG" ] && [ -n "${MDEVRUN_KERNEL_VER:-}" ]; then
         KPKG_VER=$MDEVRUN_KERNEL_VER
@@ -136,6 +136,22 @@ kernel_tree() {
         KPKG_VER=$(pkg_version "$KPKG")
     fi
     export MDEVRUN_KERNEL_PKG=$KPKG MDEVRUN_KERNEL_VER=$KPKG_VER
+}
+
+# source_pkg: the source package of the image package's series, e.g. linux-source-6.1 for
+# linux-image-6.1.0-57-amd64 (after kernel_version). Fetched at $KPKG_VER: the same sources.
+source_pkg() {
+    local series
+    series=$(sed -n 's/^linux-image-\([0-9]*\.[0-9]*\)\..*/\1/p' <<<"$KPKG")
+    [ -n "$series" ] || die "cannot tell the kernel series of $KPKG"
+    echo "linux-source-$series"
+}
+
+# kernel_tree: extract the kernel image package into $CACHE/kernel/<pkg>_<ver>
+# and generate modules.dep there (the .deb does not ship it; its postinst runs
+# depmod). Sets KPKG, KPKG_VER (kernel_version), KTREE, KVER (uname -r), KMODDIR.
+kernel_tree() {
+    kernel_version
     KTREE=$CACHE/kernel/${KPKG}_${KPKG_VER}
     if [ ! -e "$KTREE/.extracted" ]; then
         extract_deb "$(fetch_deb "$KPKG" "$KPKG_VER")" "$KTREE"
@@ -185,4 +201,39 @@ copy_module() {
         *)     cp "$KMODDIR/$rel" "$dest/$name" ;;
     esac
     echo "$name"
+}
+
+# is_elf FILE: FILE starts with the ELF magic.
+is_elf() { [ "$(head -c4 "$1" | od -An -tx1 | tr -d ' ')" = 7f454c46 ]; }
+
+# has_pvh_note VMLINUX: the ELF carries XEN_ELFNOTE_PHYS32_ENTRY (note type 0x12, CONFIG_PVH=y),
+# which qemu -kernel needs to boot an uncompressed vmlinux through its PVH entry.
+has_pvh_note() {
+    readelf -n "$1" 2>/dev/null | grep -q 'note type: (0x00000012)\|PHYS32_ENTRY'
+}
+
+# debian_vmlinux: print the path of Debian's kernel as an uncompressed, PVH-bootable ELF (after
+# kernel_tree), extracted once into $KTREE/vmlinux; its bzImage when it has no PVH entry note.
+# PVH skips the bzImage real-mode setup and the decompression, both slow under TCG.
+debian_vmlinux() {
+    local vmlinuz=$KTREE/boot/vmlinuz-$KVER out=$KTREE/vmlinux off found=0
+    if [ -e "$out" ]; then echo "$out"; return 0; fi
+    # Debian's bzImage carries an xz-compressed vmlinux. Find the xz stream magic
+    # (FD 37 7A 58 5A 00; bash strings cannot hold the NUL, so FD 37 7A 58 5A is
+    # matched) and decompress from there. xz exits non-zero because of the trailing
+    # data after the stream, so success is judged by the result being ELF; a false
+    # magic hit just moves on to the next candidate offset.
+    for off in $(LC_ALL=C grep -abo $'\xfd7zXZ' "$vmlinuz" | cut -d: -f1); do
+        tail -c +$((off + 1)) "$vmlinuz" | xz -dcq >"$out.tmp" 2>/dev/null || true
+        if is_elf "$out.tmp"; then found=1; break; fi
+    done
+    [ $found = 1 ] || die "no xz-compressed ELF vmlinux found in $vmlinuz"
+    if has_pvh_note "$out.tmp"; then
+        mv "$out.tmp" "$out"
+        echo "$out"
+    else
+        log "WARNING: $vmlinuz has no PVH entry note; using the bzImage"
+        rm -f "$out.tmp"
+        echo "$vmlinuz"
+    fi
 }
