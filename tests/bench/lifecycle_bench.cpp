@@ -148,6 +148,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: lifecycle_bench MDEVRUN_BINARY [RUNS]\n");
     return 2;
   }
+  // A peer that went away is a failed run to report, not a silent death by SIGPIPE.
+  std::signal(SIGPIPE, SIG_IGN);
   const std::string mdevrun = argv[1];
   const int runs = argc > 2 ? std::atoi(argv[2]) : 10;
   const fs::path dir = fs::temp_directory_path() / ("mdevrun-bench-" + std::to_string(::getpid()));
@@ -155,7 +157,7 @@ int main(int argc, char** argv) {
   ::setenv("MDEVRUN_RUNTIME_DIR", (dir / "run").c_str(), 1);
   const fs::path profile = dir / "bench.json";
   std::ofstream(profile) << R"({"name": "bench", "machine": {"accel": "tcg", "memory": "128M",
-    "cpus": 1}, "display": {"backend": "none"},
+    "cpus": 1}, "display": {"backend": "none"}, "serial": {"mode": "none"},
     "devices": [{"id": "xhci", "driver": "qemu-xhci"},
                 {"id": "tablet0", "driver": "usb-tablet", "properties": {"bus": "xhci.0"}}]})";
 
