@@ -1,5 +1,7 @@
 #include "instance/qmp_multiplexer.hpp"
 
+#include "instance/private_listener.hpp"
+
 #include <sys/stat.h>
 
 #include <array>
@@ -55,18 +57,7 @@ struct QmpMultiplexer::impl : std::enable_shared_from_this<impl> {
   bool closed = false;
 
   void open() {
-    std::error_code ec;
-    std::filesystem::remove(opts.socket, ec);  // a supervisor that died may have left it
-    boost::system::error_code bec;
-    acceptor.open(stream_protocol(), bec);
-    if (!bec) acceptor.bind(stream_protocol::endpoint(opts.socket.string()), bec);
-    // The instance folder is 0700; the socket is made private too, like qemu's own.
-    if (!bec && ::chmod(opts.socket.c_str(), 0600) != 0)
-      bec = boost::system::error_code(errno, boost::system::system_category());
-    if (!bec) acceptor.listen(asio::socket_base::max_listen_connections, bec);
-    if (bec)
-      throw Error(ExitCode::failure,
-                  "cannot serve QMP on " + opts.socket.string() + ": " + bec.message());
+    listen_private(acceptor, opts.socket, "QMP");
     accept();
     wait_event();
   }

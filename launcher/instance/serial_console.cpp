@@ -12,6 +12,7 @@
 #include <boost/asio/write.hpp>
 
 #include "base/error.hpp"
+#include "instance/private_listener.hpp"
 #include "os/unix_socket.hpp"
 
 namespace mdevrun {
@@ -21,19 +22,6 @@ using stream_protocol = asio::local::stream_protocol;
 namespace {
 constexpr std::size_t kChunk = 16 * 1024;
 
-void listen_on(stream_protocol::acceptor& acceptor, const std::filesystem::path& path) {
-  std::error_code ec;
-  std::filesystem::remove(path, ec);  // a supervisor that died may have left it
-  boost::system::error_code bec;
-  acceptor.open(stream_protocol(), bec);
-  if (!bec) acceptor.bind(stream_protocol::endpoint(path.string()), bec);
-  if (!bec && ::chmod(path.c_str(), 0600) != 0)
-    bec = boost::system::error_code(errno, boost::system::system_category());
-  if (!bec) acceptor.listen(asio::socket_base::max_listen_connections, bec);
-  if (bec)
-    throw Error(ExitCode::failure,
-                "cannot serve the serial console on " + path.string() + ": " + bec.message());
-}
 }  // namespace
 
 struct SerialConsole::impl : std::enable_shared_from_this<impl> {
@@ -69,8 +57,8 @@ struct SerialConsole::impl : std::enable_shared_from_this<impl> {
     if (log_fd < 0)
       throw Error(ExitCode::failure, "cannot write the serial log " + opts.log_file.string() +
                                          ": " + std::strerror(errno));
-    listen_on(serial_acceptor, opts.serial_socket);
-    listen_on(console_acceptor, opts.console_socket);
+    listen_private(serial_acceptor, opts.serial_socket, "the serial console");
+    listen_private(console_acceptor, opts.console_socket, "the serial console");
     accept_qemu();
     accept_client();
   }
