@@ -391,6 +391,26 @@ void Supervisor::wait_until_ready() {
           connect_result = ec;
         });
   };
+  // The connect and timer completions refer to this frame. On every way out that leaves the
+  // connect pending (qemu died first, a timeout, a throw) it is aborted and its completion run
+  // here: left for cleanup()'s poll it wrote into a dead frame (UBSan, about 1 start in 6 when
+  // qemu fails right after a helper started).
+  struct AbortPendingConnect {
+    Supervisor& self;
+    asio::steady_timer& poll;
+    std::optional<boost::system::error_code>& result;
+    ~AbortPendingConnect() {
+      poll.cancel();
+      if (result || !self.qmp_) return;
+      self.qmp_->close();  // completes the connect with error::cancelled (posted)
+      try {
+        self.ioc_.restart();
+        for (int i = 0; i < 1000 && !result; ++i)
+          if (self.ioc_.poll_one() == 0) break;
+      } catch (...) {  // a destructor: the error that brought us here is the one to report
+      }
+    }
+  } abort_pending{*this, poll, connect_result};
   check();
   ioc_.restart();
   // Until qemu answers or exits: an exit ends the wait even while something it started still
