@@ -334,6 +334,11 @@ void Supervisor::finish_clients() noexcept {
     ioc_.restart();
     while (qmp_ && qmp_->is_connected() && std::chrono::steady_clock::now() < deadline)
       ioc_.run_one_for(10ms);
+    // The connection's end can be seen before the events read with it are handed on (they are
+    // posted): run what is ready, so qemu's last SHUTDOWN reaches every client before they close
+    // (a suspected cause of a CI run where no client saw SHUTDOWN).
+    ioc_.restart();
+    ioc_.poll();
     const std::string outcome = stop_ ? stop_->outcome() : "powered down";
     for (auto& done : std::exchange(stop_waiters_, {}))
       done(qmp::reply{{{"outcome", outcome}}, std::nullopt});
