@@ -247,6 +247,14 @@ void Supervisor::start_multiplexer() {
     query_verb(std::move(done));
   };
   mux_ = std::make_unique<QmpMultiplexer>(ioc_, *qmp_, std::move(o));
+  // Every client, the stop sequence and the events depend on this one connection: when it ends
+  // before qemu does, the log says why.
+  qmp_->async_wait_closed([this](boost::system::error_code ec) {
+    if (ec == qmp::error::cancelled) return;  // our own close, in cleanup()
+    log("qemu's monitor connection ended: " + ec.message() +
+        (qmp_ && !qmp_->error_detail().empty() ? " (" + qmp_->error_detail() + ")" : "") +
+        (qemu_ && qemu_->running() ? "; qemu still runs" : ""));
+  });
 }
 
 // `mdevrun-stop {"timeout": S, "force": B}`: the one stop sequence, answered once qemu is gone
@@ -515,15 +523,30 @@ void Supervisor::begin_stop(std::chrono::milliseconds timeout, bool force) {
 // the next one; qemu's exit ends run_until_qemu_exits() and cleanup() cancels the timer.
 void Supervisor::take_stop_step() {
   if (!qemu_ || !qemu_->running() || !stop_) return;
+  // A step the monitor refused or never answered is worth a line: the sequence goes on to the
+  // next step either way, and the log says why a stop ended in a signal.
+  const auto stop_step_logger = [this](const char* command) {
+    return [this, command](boost::system::error_code ec, qmp::reply r) {
+      if (ec == qmp::error::disconnected || ec == qmp::error::cancelled) return;  // qemu left
+      if (ec)
+        log(std::string("stop: ") + command + " got no answer: " + ec.message());
+      else if (r.error)
+        log(std::string("stop: qemu refused ") + command + ": " + r.error->to_string());
+    };
+  };
   const bool monitor = qmp_ && qmp_->is_connected();
-  while (stop_->needs_monitor() && !monitor)
+  while (stop_->needs_monitor() && !monitor) {
+    log("stop: no monitor connection, skipping a monitor step");
     if (!stop_->skip()) return;
+  }
+  log("stop: step " + std::to_string(static_cast<int>(stop_->step())) + " (0 powerdown, 1 quit, " +
+      "2 SIGTERM, 3 SIGKILL)");
   switch (stop_->step()) {
     case StopStep::powerdown:
-      qmp_->async_execute("system_powerdown", nullptr, [](auto, auto) {});
+      qmp_->async_execute("system_powerdown", nullptr, stop_step_logger("system_powerdown"));
       break;
     case StopStep::quit:
-      qmp_->async_execute("quit", nullptr, [](auto, auto) {});
+      qmp_->async_execute("quit", nullptr, stop_step_logger("quit"));
       break;
     case StopStep::terminate:
       qemu_->signal(SIGTERM);
