@@ -36,6 +36,13 @@ bool StopSequence::skip() {
 }
 
 std::string StopSequence::outcome() const {
+  if (guest_down_) {
+    if (step_ == StopStep::powerdown) return "powered down";
+    const char* how = step_ == StopStep::quit        ? "quit"
+                      : step_ == StopStep::terminate ? "terminated (SIGTERM)"
+                                                     : "killed (SIGKILL)";
+    return std::string("powered down; qemu did not exit by itself, ") + how;
+  }
   switch (step_) {
     case StopStep::powerdown:
       return "powered down";

@@ -41,9 +41,16 @@ class StopSequence {
   /// step() could not be taken: the next step, without counting it as taken. False when none.
   bool skip();
 
+  /// The guest powered itself off (qemu's SHUTDOWN, reason guest-shutdown) and qemu should now
+  /// exit by itself; when it does not (qemu 7.2 can hang in its exit path), the caller goes on
+  /// with advance() after escalate_after, and outcome() still says the guest powered down.
+  void guest_shut_down() { guest_down_ = true; }
+  bool guest_down() const { return guest_down_; }
+
   /// How the VM went, for a qemu that exited while step() was in effect: "powered down", "quit
   /// after the guest ignored powerdown for 30 s", "quit (forced)", "quit", "terminated
-  /// (SIGTERM)", "killed (SIGKILL)".
+  /// (SIGTERM)", "killed (SIGKILL)"; after guest_shut_down(), "powered down" or "powered down;
+  /// qemu did not exit by itself, terminated (SIGTERM)" and the like.
   std::string outcome() const;
 
  private:
@@ -52,6 +59,7 @@ class StopSequence {
   StopPolicy policy_;
   StopStep step_;
   bool powerdown_sent_ = false;
+  bool guest_down_ = false;
 };
 
 }  // namespace mdevrun

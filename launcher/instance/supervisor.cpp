@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
 #include <ctime>
 #include <fstream>
@@ -93,12 +94,18 @@ qmp::client& Supervisor::qmp() {
 
 void Supervisor::start() {
   notify("STATUS=starting " + profile_.name);
+  first_vars_copy_.clear();
   try {
     start_steps();
   } catch (...) {
     cleanup();
+    if (!first_vars_copy_.empty()) {
+      std::error_code ignored;
+      fs::remove(first_vars_copy_, ignored);
+    }
     throw;
   }
+  first_vars_copy_.clear();
   notify("READY=1\nSTATUS=" + profile_.name + " is running (qemu pid " +
          std::to_string(qemu_->pid()) + ")");
 }
@@ -179,6 +186,8 @@ void Supervisor::start_steps() {
         if (!ec) fs::permissions(target.parent_path(), fs::perms::owner_all, ec);
       }
       if (!ec) fs::copy_file(profile_.firmware.vars_template, target, ec);
+      // A first start that fails takes its fresh copy back: nothing has used it yet.
+      if (!ec && keep) first_vars_copy_ = target;
     }
     if (ec)
       throw Error(ExitCode::qemu_start, "cannot copy the UEFI vars template " +
@@ -247,6 +256,7 @@ void Supervisor::start_multiplexer() {
     query_verb(std::move(done));
   };
   mux_ = std::make_unique<QmpMultiplexer>(ioc_, *qmp_, std::move(o));
+  watch_guest_shutdown();
   // Every client, the stop sequence and the events depend on this one connection: when it ends
   // before qemu does, the log says why.
   qmp_->async_wait_closed([this](boost::system::error_code ec) {
@@ -254,6 +264,47 @@ void Supervisor::start_multiplexer() {
     log("qemu's monitor connection ended: " + ec.message() +
         (qmp_ && !qmp_->error_detail().empty() ? " (" + qmp_->error_detail() + ")" : "") +
         (qemu_ && qemu_->running() ? "; qemu still runs" : ""));
+  });
+}
+
+// After the guest powers itself off qemu should exit at once, but qemu 7.2 can hang in its exit
+// path (monitor_cleanup, seen with QMP commands still arriving): without a watchdog such a VM
+// looks alive until the stop's full guest timeout, or forever when the guest shut down by
+// itself. A profile whose qemu.args keep qemu after shutdown (-no-shutdown, -action
+// shutdown=pause) is left alone.
+void Supervisor::watch_guest_shutdown() {
+  const auto& args = profile_.qemu.args;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "-no-shutdown") return;
+    if (args[i] == "-action" && i + 1 < args.size() &&
+        args[i + 1].find("shutdown=pause") != std::string::npos)
+      return;
+  }
+  shutdown_events_ = std::make_unique<qmp::listener>(
+      *qmp_, qmp::event_filter{{"SHUTDOWN"}, [](const qmp::event& e) {
+                                 return e.data.value("reason", "") == "guest-shutdown";
+                               }});
+  shutdown_events_->async_wait([this](boost::system::error_code ec, qmp::event) {
+    if (!ec) on_guest_shutdown();
+  });
+}
+
+void Supervisor::on_guest_shutdown() {
+  if (!qemu_ || !qemu_->running()) return;
+  if (!stop_) stop_ = StopSequence({opts_.escalate_after, opts_.escalate_after, false});
+  if (stop_->step() != StopStep::powerdown) return;  // a forced stop is already past it
+  stop_->guest_shut_down();
+  stop_timer_.cancel();
+  stop_timer_.expires_after(opts_.escalate_after);
+  stop_timer_.async_wait([this](boost::system::error_code ec) {
+    if (ec || !qemu_ || !qemu_->running() || !stop_->advance()) return;
+    log("qemu did not exit within " + format_seconds(opts_.escalate_after) +
+        " after its guest powered off; ending it");
+    stopped_by_us_ = true;
+    if (!stopping_)
+      notify("STOPPING=1\nSTATUS=ending " + profile_.name + " (qemu hung after shutdown)");
+    stopping_ = true;
+    take_stop_step();
   });
 }
 
@@ -513,6 +564,8 @@ void Supervisor::stop(std::chrono::milliseconds timeout, bool force) {
 void Supervisor::begin_stop(std::chrono::milliseconds timeout, bool force) {
   stopped_by_us_ = true;
   if (stopping_ && !force) return;
+  // The guest already powered off and the exit watchdog runs: nothing to send a guest now.
+  if (!force && stop_ && stop_->guest_down()) return;
   stopping_ = true;
   notify("STOPPING=1\nSTATUS=stopping " + profile_.name + (force ? " (forced)" : ""));
   stop_ = StopSequence({timeout, opts_.escalate_after, force});
@@ -573,6 +626,7 @@ void Supervisor::cleanup() noexcept {
     ioc_.restart();
     ioc_.poll();
     mux_.reset();
+    shutdown_events_.reset();
     serial_.reset();
     stop_waiters_.clear();
     qmp_.reset();

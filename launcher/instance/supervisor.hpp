@@ -50,6 +50,7 @@
 
 namespace qmp {
 class client;
+class listener;
 struct reply;
 }  // namespace qmp
 
@@ -114,6 +115,8 @@ class Supervisor {
   void take_stop_step();
   void run_until_qemu_exits();
   void start_multiplexer();
+  void watch_guest_shutdown();
+  void on_guest_shutdown();
   void stop_verb(const nlohmann::json& args, std::function<void(qmp::reply)> done);
   void query_verb(std::function<void(qmp::reply)> done);
   void finish_clients() noexcept;
@@ -133,6 +136,7 @@ class Supervisor {
   std::unique_ptr<QemuProcess> qemu_;
   std::unique_ptr<qmp::client> qmp_;
   std::unique_ptr<QmpMultiplexer> mux_;
+  std::unique_ptr<qmp::listener> shutdown_events_;  // qemu's SHUTDOWN, for its exit watchdog
   std::unique_ptr<SerialConsole> serial_;  // serial mode console: from before qemu to cleanup
   std::vector<std::function<void(qmp::reply)>> stop_waiters_;  // mdevrun-stop callers
   std::unique_ptr<IntentJournal> journal_;
@@ -140,6 +144,7 @@ class Supervisor {
   bool stopping_ = false;
   bool stopped_by_us_ = false;
   bool cleaned_ = true;
+  std::filesystem::path first_vars_copy_;  ///< made by the start in progress, for its failure
   std::vector<std::string> cleanup_errors_;
 };
 

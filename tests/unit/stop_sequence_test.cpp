@@ -57,6 +57,21 @@ TEST(StopSequence, SkippedMonitorStepsGoStraightToSignals) {
   EXPECT_EQ(seq.outcome(), "terminated (SIGTERM)");
 }
 
+// Once the guest powered itself off, a qemu that exits is "powered down" whatever step is in
+// effect, and one that had to be ended says how, without blaming the guest.
+TEST(StopSequence, AfterTheGuestShutDownTheOutcomeSaysPoweredDownAndHowQemuEnded) {
+  StopSequence seq({30s, 5s, false});
+  seq.guest_shut_down();
+  EXPECT_TRUE(seq.guest_down());
+  EXPECT_EQ(seq.outcome(), "powered down");
+  ASSERT_TRUE(seq.advance());
+  EXPECT_EQ(seq.outcome(), "powered down; qemu did not exit by itself, quit");
+  ASSERT_TRUE(seq.advance());
+  EXPECT_EQ(seq.outcome(), "powered down; qemu did not exit by itself, terminated (SIGTERM)");
+  ASSERT_TRUE(seq.advance());
+  EXPECT_EQ(seq.outcome(), "powered down; qemu did not exit by itself, killed (SIGKILL)");
+}
+
 TEST(StopSequence, DefaultsMatchTheDocumentedTimeouts) {
   const StopPolicy policy;
   EXPECT_EQ(policy.guest_timeout, 30s);
