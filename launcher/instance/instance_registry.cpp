@@ -22,9 +22,32 @@ std::string read_cmdline(const Host& host, pid_t pid) {
   return read_sysfs(host.proc / std::to_string(pid) / "cmdline").value_or("");
 }
 
+// A process in the middle of execve shows an empty cmdline for a moment (the new image's
+// arguments are not set up yet, and spawn() returns once the exec began). True for a pid that
+// exists and is not a zombie: worth reading again.
+bool may_be_exec_in_progress(const Host& host, pid_t pid) {
+  const auto stat = read_sysfs(host.proc / std::to_string(pid) / "stat");
+  if (!stat) return false;
+  const auto paren = stat->rfind(')');  // "pid (comm) S ...": comm may contain anything
+  if (paren == std::string::npos || paren + 2 >= stat->size()) return false;
+  const char state = (*stat)[paren + 2];
+  return state != 'Z' && state != 'X' && state != 'x';
+}
+
 // A pid can be reused: only a process whose argv names this instance's monitor is its qemu.
-bool is_instance_qemu(const Host& host, pid_t pid, const fs::path& qmp_socket) {
-  return read_cmdline(host, pid).find(qmp_socket.string()) != std::string::npos;
+// An empty cmdline of a live process is read again (bounded): a stop that raced a start took a
+// qemu between two execs (a wrapper script exec'ing qemu) for gone and then waited 30 s for a
+// supervisor that was still starting it. Only for a pid we were told (a scan of /proc would wait
+// on every kernel thread, whose cmdline is always empty).
+bool is_instance_qemu(const Host& host, pid_t pid, const fs::path& qmp_socket,
+                      bool recorded_pid = true) {
+  for (int attempt = 0; attempt < (recorded_pid ? 100 : 1); ++attempt) {
+    const std::string cmdline = read_cmdline(host, pid);
+    if (!cmdline.empty()) return cmdline.find(qmp_socket.string()) != std::string::npos;
+    if (!may_be_exec_in_progress(host, pid)) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  return false;
 }
 
 void kill_and_wait(const Host& host, pid_t pid, const fs::path& qmp_socket) {
@@ -58,7 +81,7 @@ std::optional<pid_t> instance_qemu_pid(const Host& host, const std::string& name
     const std::string entry = it->path().filename().string();
     if (entry.empty() || entry.find_first_not_of("0123456789") != std::string::npos) continue;
     const pid_t pid = std::stoi(entry);
-    if (pid != ::getpid() && is_instance_qemu(host, pid, socket)) return pid;
+    if (pid != ::getpid() && is_instance_qemu(host, pid, socket, false)) return pid;
   }
   return std::nullopt;
 }

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <thread>
 
 #include "os/file_lock.hpp"
 #include "temp_dir.hpp"
@@ -34,6 +35,36 @@ TEST(InstanceRegistry, AnUnreadableCmdlineIsNotTheInstancesQemu) {
   EXPECT_FALSE(instance_qemu_alive(host, state));
   EXPECT_EQ(instance_qemu_pid(host, "desk", &state), std::nullopt);
   EXPECT_EQ(instance_qemu_pid(host, "desk", nullptr), 77);
+}
+
+// A qemu between two execs (a wrapper script exec'ing qemu) shows an empty cmdline for a moment:
+// its recorded pid is read again instead of being taken for gone (a stop during start then
+// waited 30 s for a supervisor that was still starting it). A zombie's empty cmdline is gone.
+TEST(InstanceRegistry, AnEmptyCmdlineOfALiveProcessIsReadAgainAndAZombiesIsGone) {
+  testing::TempDir root;
+  Host host;
+  host.proc = root.path() / "proc";
+  host.runtime = root.path() / "run";
+  const std::string socket = RuntimeDir::of(host).qmp_socket("desk").string();
+  for (const char* pid : {"501", "502"}) {
+    fs::create_directories(host.proc / pid);
+    std::ofstream(host.proc / pid / "cmdline");
+  }
+  std::ofstream(host.proc / "501" / "stat") << "501 (qemu never ) R) R 1 501 501 0";
+  std::ofstream(host.proc / "502" / "stat") << "502 (qemu) Z 1 502 502 0";
+  std::thread exec_done([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(30));
+    std::ofstream(host.proc / "501" / "cmdline.new")
+        << std::string("qemu\0-qmp\0unix:", 15) << socket;
+    fs::rename(host.proc / "501" / "cmdline.new", host.proc / "501" / "cmdline");
+  });
+  InstanceState state;
+  state.name = "desk";
+  state.qemu_pid = 501;
+  EXPECT_TRUE(instance_qemu_alive(host, state));
+  exec_done.join();
+  state.qemu_pid = 502;
+  EXPECT_FALSE(instance_qemu_alive(host, state));
 }
 
 // A supervisor SIGKILLed while a child it forked still runs (a bounded sysfs writer, a qemu between
