@@ -2,6 +2,30 @@
 
 namespace mdevrun {
 
+const char* step_name(StopStep step) {
+  switch (step) {
+    case StopStep::powerdown:
+      return "powerdown";
+    case StopStep::quit:
+      return "quit";
+    case StopStep::terminate:
+      return "SIGTERM";
+    case StopStep::kill:
+      return "SIGKILL";
+  }
+  return "?";
+}
+
+namespace {
+
+// How qemu was ended by a step after powerdown, as outcome() says it.
+std::string ended_by(StopStep step) {
+  if (step == StopStep::quit) return "quit";
+  return step == StopStep::terminate ? "terminated (SIGTERM)" : "killed (SIGKILL)";
+}
+
+}  // namespace
+
 StopSequence::StopSequence(StopPolicy policy)
     : policy_(policy), step_(policy.force ? StopStep::quit : StopStep::powerdown) {}
 
@@ -36,13 +60,8 @@ bool StopSequence::skip() {
 }
 
 std::string StopSequence::outcome() const {
-  if (guest_down_) {
-    if (step_ == StopStep::powerdown) return "powered down";
-    const char* how = step_ == StopStep::quit        ? "quit"
-                      : step_ == StopStep::terminate ? "terminated (SIGTERM)"
-                                                     : "killed (SIGKILL)";
-    return std::string("powered down; qemu did not exit by itself, ") + how;
-  }
+  if (guest_down_ && step_ != StopStep::powerdown)
+    return "powered down; qemu did not exit by itself, " + ended_by(step_);
   switch (step_) {
     case StopStep::powerdown:
       return "powered down";
@@ -52,9 +71,8 @@ std::string StopSequence::outcome() const {
                std::to_string(policy_.guest_timeout.count() / 1000) + " s";
       return policy_.force ? "quit (forced)" : "quit";
     case StopStep::terminate:
-      return "terminated (SIGTERM)";
     case StopStep::kill:
-      return "killed (SIGKILL)";
+      return ended_by(step_);
   }
   return "stopped";
 }

@@ -17,6 +17,9 @@ namespace mdevrun {
 
 enum class StopStep { powerdown, quit, terminate, kill };
 
+/// The step as a log names it: "powerdown", "quit", "SIGTERM", "SIGKILL".
+const char* step_name(StopStep step);
+
 /// Each escalation after powerdown: quit -> SIGTERM -> SIGKILL -> give up.
 inline constexpr std::chrono::milliseconds kEscalateAfter{5000};
 

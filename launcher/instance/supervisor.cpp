@@ -592,8 +592,7 @@ void Supervisor::take_stop_step() {
     log("stop: no monitor connection, skipping a monitor step");
     if (!stop_->skip()) return;
   }
-  log("stop: step " + std::to_string(static_cast<int>(stop_->step())) + " (0 powerdown, 1 quit, " +
-      "2 SIGTERM, 3 SIGKILL)");
+  log(std::string("stop: ") + step_name(stop_->step()));
   switch (stop_->step()) {
     case StopStep::powerdown:
       qmp_->async_execute("system_powerdown", nullptr, stop_step_logger("system_powerdown"));

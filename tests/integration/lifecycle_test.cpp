@@ -1144,12 +1144,18 @@ class Multiplexer : public Lifecycle {
  protected:
   fs::path socket() const { return dir_ / "run/lc/monitor.sock"; }
 
-  void start_detached(bool with_guest = false) {
-    const CliRun start = mdevrun({"start", "--detach", write_profile(with_guest).string()});
+  void start_detached(bool with_guest = false, json extra = json::object()) {
+    const CliRun start =
+        mdevrun({"start", "--detach", write_profile(with_guest, std::move(extra)).string()});
     ASSERT_EQ(start.status, 0) << start.out;
     if (with_guest) {
       ASSERT_TRUE(wait_for_serial("MDEVRUN-GUEST-READY", 120s)) << read_file(dir_ / "serial.log");
     }
+  }
+
+  // qemu that pauses instead of exiting when its guest powers off (mdevrun is not told).
+  static json stays_after_shutdown() {
+    return {{"qemu", {{"binary", (kSource / "tests/support/qemu-stays-after-shutdown").string()}}}};
   }
 
   json status() {
@@ -1420,18 +1426,11 @@ TEST_F(Multiplexer, ASilentSupervisorIsSaidSoInOneLine) {
   expect_nothing_left();
 }
 
-// The worst case: with a client on the monitor, `stop` gave up on it and SIGTERMed the
-// guest. Now the supervisor powers it down, and the other client sees it happen.
 // qemu 7.2 can hang in its exit path after the guest powered off (seen in CI: monitor_cleanup,
 // with commands still arriving; the stop then waited out the whole 30 s guest timeout). The
 // stand-in is a qemu that pauses instead of exiting, which mdevrun is not told about.
 TEST_F(Multiplexer, AQemuThatStaysAfterItsGuestPoweredOffIsEndedSoon) {
-  const fs::path profile = write_profile(
-      true,
-      {{"qemu", {{"binary", (kSource / "tests/support/qemu-stays-after-shutdown").string()}}}});
-  const CliRun start = mdevrun({"start", "--detach", profile.string()});
-  ASSERT_EQ(start.status, 0) << start.out;
-  ASSERT_TRUE(wait_for_serial("MDEVRUN-GUEST-READY", 120s)) << read_file(dir_ / "serial.log");
+  start_detached(/*with_guest=*/true, stays_after_shutdown());
   const auto begin = std::chrono::steady_clock::now();
   const CliRun stop = mdevrun({"stop", "lc"});
   const auto took = std::chrono::steady_clock::now() - begin;
@@ -1447,12 +1446,7 @@ TEST_F(Multiplexer, AQemuThatStaysAfterItsGuestPoweredOffIsEndedSoon) {
 // The same qemu when the guest powers off without `mdevrun stop` (here: system_powerdown from a
 // client): the supervisor ends it by itself and cleans up.
 TEST_F(Multiplexer, AGuestThatPowersOffByItselfEndsItsInstanceEvenIfQemuStays) {
-  const fs::path profile = write_profile(
-      true,
-      {{"qemu", {{"binary", (kSource / "tests/support/qemu-stays-after-shutdown").string()}}}});
-  const CliRun start = mdevrun({"start", "--detach", profile.string()});
-  ASSERT_EQ(start.status, 0) << start.out;
-  ASSERT_TRUE(wait_for_serial("MDEVRUN-GUEST-READY", 120s)) << read_file(dir_ / "serial.log");
+  start_detached(/*with_guest=*/true, stays_after_shutdown());
   {
     qmp::blocking_client c;
     c.connect(socket().string(), 5s);
@@ -1468,6 +1462,8 @@ TEST_F(Multiplexer, AGuestThatPowersOffByItselfEndsItsInstanceEvenIfQemuStays) {
   expect_nothing_left();
 }
 
+// The worst case: with a client on the monitor, `stop` gave up on it and SIGTERMed the
+// guest. Now the supervisor powers it down, and the other client sees it happen.
 TEST_F(Multiplexer, StopWithAnEventsClientConnectedPowersTheGuestDown) {
   start_detached(/*with_guest=*/true);
   ChildOptions piped;
