@@ -117,9 +117,16 @@ int run_qmp(const Host& host, QmpOptions opts) {
   const auto deadline = std::chrono::steady_clock::now() + to_ms(opts.timeout_s);
   const ResolvedTarget target = resolve_target(host, opts.target);
   qmp::blocking_client monitor(make_config(opts.debug));
-  connect_target(monitor, target, remaining(deadline));
   return translating_qmp_errors([&] {
-    qmp::reply r = monitor.execute(opts.command, args, remaining(deadline));
+    // Pipelined behind qmp_capabilities: one round trip instead of two.
+    qmp::reply r;
+    try {
+      const milliseconds left = remaining(deadline);
+      r = monitor.connect_and_execute(target.socket, left, opts.command, args, left);
+    } catch (const qmp::connect_error& e) {
+      if (target.instance) throw supervisor_unreachable(*target.instance, e);
+      throw;
+    }
     if (r.error) throw Error(ExitCode::qmp_error, r.error->to_string());
     std::cout << r.value.dump(2, ' ', false, qmp::json::error_handler_t::replace) << '\n';
     return 0;

@@ -20,15 +20,19 @@ void connect_to_supervisor(qmp::blocking_client& client, const RunningInstance& 
                            std::chrono::milliseconds timeout) {
   try {
     client.connect(instance.socket.string(), timeout);
-  } catch (const qmp::system_error& e) {
-    const std::string pid = instance.state.supervisor_pid
-                                ? " (pid " + std::to_string(*instance.state.supervisor_pid) + ")"
-                                : "";
-    throw Error(exit_code_for(e.code()), "the supervisor of " + instance.state.name + pid +
-                                             " does not answer on " + instance.socket.string() +
-                                             " (" + e.what() +
-                                             "); if it died, `mdevrun list` cleans up");
+  } catch (const qmp::connect_error& e) {
+    throw supervisor_unreachable(instance, e);
   }
+}
+
+Error supervisor_unreachable(const RunningInstance& instance, const qmp::connect_error& why) {
+  const std::string pid = instance.state.supervisor_pid
+                              ? " (pid " + std::to_string(*instance.state.supervisor_pid) + ")"
+                              : "";
+  return Error(exit_code_for(why.code()), "the supervisor of " + instance.state.name + pid +
+                                              " does not answer on " + instance.socket.string() +
+                                              " (" + why.what() +
+                                              "); if it died, `mdevrun list` cleans up");
 }
 
 InstanceMonitor connect_instance(const Host& host, const std::string& name_or_profile,

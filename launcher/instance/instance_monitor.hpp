@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "base/error.hpp"
 #include "instance/runtime_dir.hpp"
 #include "instance/state_file.hpp"
 #include "os/host.hpp"
@@ -46,12 +47,16 @@ InstanceMonitor connect_instance(const Host& host, const std::string& name_or_pr
 /// Error (qmp_error for an error reply; connect/timeout/protocol as translating_qmp_errors maps).
 qmp::json query_mdevrun(InstanceMonitor& m);
 
-/// The ids of the devices qemu has now (children of /machine/peripheral), sorted. Throws
-/// qmp::system_error like any blocking_client call.
 /// Connects `client` to `instance`'s socket, with connect_instance's errors.
 void connect_to_supervisor(qmp::blocking_client& client, const RunningInstance& instance,
                            std::chrono::milliseconds timeout);
 
+/// The error connect_instance throws when `instance`'s supervisor did not answer with `why`: it
+/// names the supervisor and its socket and points to `mdevrun list`.
+Error supervisor_unreachable(const RunningInstance& instance, const qmp::connect_error& why);
+
+/// The ids of the devices qemu has now (children of /machine/peripheral), sorted. Throws
+/// qmp::system_error like any blocking_client call.
 std::vector<std::string> attached_device_ids(qmp::blocking_client& monitor);
 
 }  // namespace mdevrun

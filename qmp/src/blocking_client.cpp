@@ -22,6 +22,20 @@ void blocking_client::throw_error(error_code ec) {
   throw system_error(ec, detail.empty() ? std::string("qmp") : detail);
 }
 
+void blocking_client::throw_connect_error(error_code ec) {
+  const std::string& detail = client_->error_detail();
+  throw connect_error(ec, detail.empty() ? std::string("qmp") : detail);
+}
+
+void blocking_client::throw_call_error(error_code ec, std::string_view command,
+                                       std::chrono::milliseconds timeout) {
+  if (ec == error::timeout) {
+    throw system_error(
+        ec, std::string(command) + ": no reply within " + std::to_string(timeout.count()) + " ms");
+  }
+  throw_error(ec);
+}
+
 void blocking_client::connect(const std::string& path) {
   connect(path, client_->get_config().connect_timeout);
 }
@@ -30,7 +44,24 @@ void blocking_client::connect(const std::string& path, std::chrono::milliseconds
   std::optional<error_code> result;
   client_->async_connect(path, timeout, [&result](error_code ec) { result = ec; });
   run_until([&] { return result.has_value(); });
-  if (*result) throw_error(*result);
+  if (*result) throw_connect_error(*result);
+}
+
+reply blocking_client::connect_and_execute(const std::string& path,
+                                           std::chrono::milliseconds connect_timeout,
+                                           std::string_view command, const json& args,
+                                           std::chrono::milliseconds command_timeout) {
+  std::optional<error_code> connected, executed;
+  reply out;
+  client_->async_connect(path, connect_timeout, [&connected](error_code ec) { connected = ec; });
+  client_->async_execute(std::string(command), args, command_timeout, [&](error_code ec, reply r) {
+    executed = ec;
+    out = std::move(r);
+  });
+  run_until([&] { return connected.has_value() && executed.has_value(); });
+  if (*connected) throw_connect_error(*connected);
+  if (*executed) throw_call_error(*executed, command, command_timeout);
+  return out;
 }
 
 reply blocking_client::execute(std::string_view command, const json& args) {
@@ -46,11 +77,7 @@ reply blocking_client::execute(std::string_view command, const json& args,
     out = std::move(r);
   });
   run_until([&] { return result.has_value(); });
-  if (*result == error::timeout) {
-    throw system_error(*result, std::string(command) + ": no reply within " +
-                                    std::to_string(timeout.count()) + " ms");
-  }
-  if (*result) throw_error(*result);
+  if (*result) throw_call_error(*result, command, timeout);
   return out;
 }
 

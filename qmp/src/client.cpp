@@ -126,7 +126,7 @@ class client_impl : public std::enable_shared_from_this<client_impl> {
 
   call_id async_execute(std::string command, json args, std::chrono::milliseconds timeout,
                         execute_handler handler) {
-    if (phase_ != phase::connected) {
+    if (phase_ != phase::connected && phase_ != phase::connecting) {
       const error_code ec = phase_ == phase::closed ? error::disconnected : error::not_connected;
       post_completion(executor_, std::move(handler), ec, reply{});
       return 0;
@@ -246,7 +246,7 @@ class client_impl : public std::enable_shared_from_this<client_impl> {
   }
 
   void process_outputs() {
-    bool event_posted = false;  // a reply must not overtake an event that came before it
+    bool posted = false;  // a reply must not overtake an event, or the connect, that came before
     while (auto out = session_.next_output()) {
       if (auto* g = std::get_if<session::greeting_received>(&*out)) {
         greeting_ = std::move(g->greeting);
@@ -254,12 +254,13 @@ class client_impl : public std::enable_shared_from_this<client_impl> {
         phase_ = phase::connected;
         connect_timer_.cancel();
         post_completion(executor_, std::exchange(connect_handler_, nullptr), error_code{});
+        posted = true;
       } else if (auto* r = std::get_if<session::reply_received>(&*out)) {
         auto it = calls_.find(r->id);
         if (it == calls_.end()) continue;
         execute_handler h = std::move(it->second.handler);
         calls_.erase(it);
-        if (event_posted) {
+        if (posted) {
           post_completion(executor_, std::move(h), error_code{}, std::move(r->reply));
           continue;
         }
@@ -274,7 +275,7 @@ class client_impl : public std::enable_shared_from_this<client_impl> {
         for (const auto& l : listeners_) {
           if (l->filter.matches(e->event)) {
             l->deliver(e->event);
-            event_posted = true;
+            posted = true;
           }
         }
       } else if (auto* f = std::get_if<session::failed>(&*out)) {

@@ -53,6 +53,7 @@ void session::note(std::string_view text) {
 void session::fail(boost::system::error_code code, std::string detail) {
   if (state_ == state::failed) return;
   state_ = state::failed;
+  held_.clear();
   note(detail);
   read_buffer_.clear();
   read_buffer_.shrink_to_fit();
@@ -133,8 +134,9 @@ void session::handle_message(json&& msg) {
       return;
     }
     state_ = state::negotiating;
-    capabilities_id_ = next_id_++;
     queue_command(capabilities_id_, "qmp_capabilities", nullptr);
+    for (const held_command& h : held_) queue_command(h.id, h.command, h.args);
+    held_.clear();
     outputs_.push_back(greeting_received{std::move(*g)});
     return;
   }
@@ -225,14 +227,18 @@ void session::queue_command(call_id id, std::string_view command, const json& ar
 }
 
 call_id session::send(std::string_view command, const json& args) {
-  if (state_ != state::ready) throw std::logic_error("qmp::session::send: session not ready");
+  if (state_ == state::failed) throw std::logic_error("qmp::session::send: session failed");
   const call_id id = next_id_++;
-  queue_command(id, command, args);
+  if (state_ == state::awaiting_greeting)
+    held_.push_back({id, std::string(command), args});
+  else
+    queue_command(id, command, args);
   pending_.insert(id);
   return id;
 }
 
 bool session::abandon(call_id id) {
+  std::erase_if(held_, [id](const held_command& h) { return h.id == id; });  // never written
   return pending_.erase(id) == 1;
 }
 

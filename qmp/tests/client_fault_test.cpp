@@ -499,6 +499,52 @@ TEST_F(FaultTest, ConnectToMissingSocketFailsWithASystemCode) {
   EXPECT_EQ(ec, boost::system::errc::no_such_file_or_directory);
 }
 
+TEST_F(FaultTest, ConnectAndExecuteSendsTheCommandBeforeCapabilitiesAreAnswered) {
+  // The server reads both lines before it answers qmp_capabilities: a client that waits for that
+  // answer before it sends its command makes read_message() time out.
+  fault_server server(
+      [](fault_connection& c) {
+        c.send(test::kGreeting);
+        const json caps = c.read_message();
+        const json cmd = c.read_message();
+        if (cmd["execute"] != "query-status") throw std::runtime_error("got " + cmd.dump());
+        c.send(fault_connection::reply_to(caps, json::object()) +
+               fault_connection::reply_to(cmd, {{"status", "running"}}));
+        c.wait_closed();
+      },
+      1s);
+  blocking_client bc(cfg());
+  const reply r = bc.connect_and_execute(server.path(), 2s, "query-status", nullptr, 2s);
+  EXPECT_EQ(r.value["status"], "running");
+  bc.close();
+  EXPECT_EQ(server.finish(), "");
+}
+
+TEST_F(FaultTest, ConnectAndExecuteThrowsAConnectErrorWhenNegotiationFails) {
+  fault_server server([](fault_connection& c) {
+    c.send(test::kGreeting);
+    const json caps = c.read_message();
+    c.send(json{{"error", {{"class", "GenericError"}, {"desc", "go away"}}}, {"id", caps["id"]}}
+               .dump() +
+           "\n");
+    c.wait_closed();
+  });
+  blocking_client bc(cfg());
+  try {
+    bc.connect_and_execute(server.path(), 2s, "query-status", nullptr, 2s);
+    FAIL() << "no error";
+  } catch (const connect_error& e) {
+    EXPECT_EQ(e.code(), error::negotiation_failed);
+  }
+  EXPECT_EQ(server.finish(), "");
+}
+
+TEST_F(FaultTest, ConnectAndExecuteToAMissingSocketIsAConnectError) {
+  blocking_client bc(cfg());
+  EXPECT_THROW(bc.connect_and_execute("/nonexistent/qmp.sock", 1s, "query-status", nullptr, 1s),
+               connect_error);
+}
+
 TEST_F(FaultTest, ExecuteBeforeConnectIsNotConnected) {
   blocking_client bc(cfg());
   EXPECT_EQ(failure_of([&] { bc.execute("query-status"); }), error::not_connected);

@@ -84,6 +84,19 @@ TEST_F(MultiplexerTest, CommandsBeforeNegotiationGetCommandNotFound) {
   EXPECT_TRUE(forwards().empty());
 }
 
+TEST_F(MultiplexerTest, ACommandRightBehindCapabilitiesInOneWriteIsForwarded) {
+  const auto c = mux_.add_client();
+  messages(c);
+  mux_.feed(c, R"({"execute":"qmp_capabilities","id":1})"
+               "\n"
+               R"({"execute":"query-status","id":2})"
+               "\n");
+  EXPECT_EQ(messages(c), std::vector<json>{json::parse(R"({"return": {}, "id": 1})")});
+  const auto f = forwards();
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_EQ(f[0].command, "query-status");
+}
+
 TEST_F(MultiplexerTest, EachClientNegotiatesOnItsOwn) {
   const auto a = mux_.add_client();
   const auto b = mux_.add_client();

@@ -267,8 +267,46 @@ TEST_F(SessionTest, LineAtTheLimitPassesOneByteMoreFails) {
   EXPECT_EQ(too_small.current_state(), session::state::failed);
 }
 
-TEST_F(SessionTest, SendBeforeReadyThrows) {
+TEST_F(SessionTest, SendAfterFailureThrows) {
+  session_.feed_eof();
   EXPECT_THROW(session_.send("query-status"), std::logic_error);
+}
+
+TEST_F(SessionTest, ACommandSentBeforeTheGreetingIsWrittenRightBehindCapabilities) {
+  const call_id early = session_.send("query-status");
+  EXPECT_FALSE(session_.has_output_bytes());  // nothing goes out before the greeting
+  session_.feed(kGreeting);
+  EXPECT_EQ(session_.take_output_bytes(),
+            "{\"execute\":\"qmp_capabilities\",\"id\":1}\n"
+            "{\"execute\":\"query-status\",\"id\":2}\n");
+  const call_id negotiating = session_.send("stop");
+  EXPECT_EQ(session_.take_output_bytes(), "{\"execute\":\"stop\",\"id\":3}\n");
+  session_.feed(
+      "{\"return\": {}, \"id\": 1}\n{\"return\": {\"status\": \"running\"}, \"id\": 2}\n"
+      "{\"return\": {}, \"id\": 3}\n");
+  const auto out = drain();
+  ASSERT_EQ(out.size(), 4u);
+  EXPECT_TRUE(std::holds_alternative<session::ready_reached>(out[1]));
+  EXPECT_EQ(std::get<session::reply_received>(out[2]).id, early);
+  EXPECT_EQ(std::get<session::reply_received>(out[3]).id, negotiating);
+}
+
+TEST_F(SessionTest, AnAbandonedEarlyCommandIsNeverWritten) {
+  session_.abandon(session_.send("quit"));
+  session_.feed(kGreeting);
+  EXPECT_EQ(session_.take_output_bytes(), "{\"execute\":\"qmp_capabilities\",\"id\":1}\n");
+}
+
+TEST_F(SessionTest, RefusedCapabilitiesFailTheSessionAndItsEarlyCommands) {
+  session_.feed(kGreeting);
+  session_.send("query-status");
+  session_.feed(R"({"error": {"class": "GenericError", "desc": "nope"}, "id": 1})"
+                "\n"
+                R"({"return": {}, "id": 2})"
+                "\n");
+  const auto out = drain();
+  ASSERT_EQ(out.size(), 2u);  // the greeting, then the failure: the late reply is not delivered
+  EXPECT_EQ(as_failed(out[1]).code, error::negotiation_failed);
 }
 
 TEST_F(SessionTest, TranscriptIsDeterministic) {

@@ -112,9 +112,15 @@ TEST(CliQmp, DebugPrintsTheTranscriptOnStderr) {
   });
   auto r = run_cli({"qmp", "--debug", "--socket", server.path(), "stop"});
   EXPECT_EQ(r.code, 0);
-  EXPECT_NE(r.err.find("-> {\"execute\":\"stop\",\"id\":2}\n<- {\"id\":2,\"return\":{}}\n"),
-            std::string::npos)
-      << r.err;
+  // The command goes out right behind qmp_capabilities, before its reply (one round trip).
+  const auto caps = r.err.find("-> {\"execute\":\"qmp_capabilities\",\"id\":1}\n");
+  const auto stop = r.err.find("-> {\"execute\":\"stop\",\"id\":2}\n");
+  const auto caps_reply = r.err.find("<- {\"id\":1,\"return\":{}}\n");
+  const auto stop_reply = r.err.find("<- {\"id\":2,\"return\":{}}\n");
+  ASSERT_NE(stop_reply, std::string::npos) << r.err;
+  EXPECT_LT(caps, stop) << r.err;
+  EXPECT_LT(stop, caps_reply) << r.err;
+  EXPECT_LT(caps_reply, stop_reply) << r.err;
   EXPECT_EQ(server.finish(), "");
 }
 

@@ -49,9 +49,15 @@ class blocking_client {
   blocking_client(const blocking_client&) = delete;
   blocking_client& operator=(const blocking_client&) = delete;
 
-  /// Connects and negotiates (client::async_connect). Throws system_error on failure.
+  /// Connects and negotiates (client::async_connect). Throws connect_error on failure.
   void connect(const std::string& path);
   void connect(const std::string& path, std::chrono::milliseconds timeout);
+  /// connect() and execute() in one: the command is written right behind qmp_capabilities, not
+  /// after its reply, which saves a round trip for a one-shot client. A failed connect throws
+  /// connect_error (whatever became of the command); then the command's outcome as execute().
+  reply connect_and_execute(const std::string& path, std::chrono::milliseconds connect_timeout,
+                            std::string_view command, const json& args,
+                            std::chrono::milliseconds command_timeout);
 
   /// One command (client::async_execute); the default timeout is config::command_timeout.
   /// Throws system_error on timeout/disconnect/protocol error; a QEMU error is reply::error.
@@ -94,6 +100,9 @@ class blocking_client {
  private:
   [[noreturn]] void throw_stalled();
   [[noreturn]] void throw_error(error_code ec);
+  [[noreturn]] void throw_connect_error(error_code ec);
+  [[noreturn]] void throw_call_error(error_code ec, std::string_view command,
+                                     std::chrono::milliseconds timeout);
 
   boost::asio::io_context ioc_{1};
   std::unique_ptr<client> client_;

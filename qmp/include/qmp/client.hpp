@@ -65,9 +65,12 @@ class client {
   void async_connect(std::string path, connect_handler handler);
   void async_connect(std::string path, std::chrono::milliseconds timeout, connect_handler handler);
 
-  /// Sends one command; any number may be in flight, replies are matched by id. Completes with
-  /// (success, reply) when qemu answers (reply.error set for a QEMU error reply), or with
-  /// error::timeout after `timeout` (zero: none; default config::command_timeout),
+  /// Sends one command; any number may be in flight, replies are matched by id. A command sent
+  /// while async_connect is still in progress is written right behind qmp_capabilities (one round
+  /// trip fewer for a one-shot client) and fails with the connect's error if that fails; the
+  /// connect's handler still completes first. Before async_connect: error::not_connected.
+  /// Completes with (success, reply) when qemu answers (reply.error set for a QEMU error reply),
+  /// or with error::timeout after `timeout` (zero: none; default config::command_timeout),
   /// error::cancelled (cancel(), close()), error::disconnected or the protocol error that ended
   /// the session. After a timeout or cancel the late reply is dropped. `args` null: no arguments.
   /// Returns the call's id, for cancel().

@@ -37,6 +37,14 @@ inline boost::system::error_code make_error_code(error e) noexcept {
 /// Thrown by the blocking facade: code() is a qmp::error or a system code; what() has the detail.
 using system_error = boost::system::system_error;
 
+/// What the blocking facade throws when connecting or negotiating fails: a system_error, so one
+/// catch handles every failure, and its own type, so a caller can tell "the monitor could not be
+/// reached" from "the command failed" (connect_and_execute does both).
+class connect_error : public system_error {
+ public:
+  using system_error::system_error;
+};
+
 }  // namespace qmp
 
 template <>

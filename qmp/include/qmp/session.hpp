@@ -9,13 +9,16 @@
 //    the session with error::message_too_large without buffering more than that;
 //  - the greeting must come first (else error::no_greeting), then the session itself queues
 //    `qmp_capabilities`; its reply makes the session ready (an error reply: negotiation_failed);
+//  - commands may be sent before that reply (pipelining): they are written right behind
+//    qmp_capabilities, which QEMU runs first as it runs one client's commands in order, so a
+//    one-shot client saves a round trip; if negotiation fails, the session fails and so do they;
 //  - replies are matched to pending commands by id; a reply whose id is not pending (unknown,
 //    cancelled, timed out) is noted in the transcript and dropped; an error or a return without id,
 //    invalid JSON and non-objects are protocol errors and end the session.
 // Once failed, the session ignores further input; failure is reported once, as the last output.
 //
 // Threading: not thread-safe. Lifetime: none beyond the object. Errors: never throws on input
-// (except std::bad_alloc); send() throws std::logic_error when not ready.
+// (except std::bad_alloc); send() throws std::logic_error once failed.
 
 #include <cstdint>
 #include <deque>
@@ -24,6 +27,7 @@
 #include <string_view>
 #include <unordered_set>
 #include <variant>
+#include <vector>
 
 #include <boost/system/error_code.hpp>
 
@@ -33,7 +37,8 @@
 
 namespace qmp {
 
-/// Identifies a command within one session: the "id" member, a counter starting at 1.
+/// Identifies a command within one session: the "id" member; 1 is qmp_capabilities, commands
+/// count up from 2.
 using call_id = std::uint64_t;
 
 class session {
@@ -78,7 +83,9 @@ class session {
   std::optional<output> next_output();
 
   /// Queues `{"execute": command, "arguments": args, "id": N}` for writing and returns N.
-  /// `args` null means no arguments. Precondition: state ready.
+  /// `args` null means no arguments. Before the greeting the command is held, then written right
+  /// behind qmp_capabilities; while negotiating it follows qmp_capabilities. Precondition: not
+  /// failed.
   call_id send(std::string_view command, const json& args = nullptr);
   /// Forgets a pending command: its reply, if it ever comes, is noted and dropped.
   /// Returns false when `id` was not pending.
@@ -97,16 +104,24 @@ class session {
   void queue_command(call_id id, std::string_view command, const json& args);
   void note(std::string_view text);
 
+  struct held_command {
+    call_id id;
+    std::string command;
+    json args;
+  };
+
   std::size_t max_message_size_;
   transcript_sink transcript_;
   state state_ = state::awaiting_greeting;
-  std::string read_buffer_;   // bytes of the current incomplete line
-  std::size_t scanned_ = 0;   // read_buffer_[0, scanned_) holds no '\n'
-  std::string write_buffer_;  // serialized lines not yet taken
+  std::string read_buffer_;         // bytes of the current incomplete line
+  std::size_t scanned_ = 0;         // read_buffer_[0, scanned_) holds no '\n'
+  std::string write_buffer_;        // serialized lines not yet taken
+  std::vector<held_command> held_;  // sent before the greeting, written behind qmp_capabilities
   std::deque<output> outputs_;
   std::unordered_set<call_id> pending_;
-  call_id next_id_ = 1;
-  call_id capabilities_id_ = 0;
+  // qmp_capabilities is always id 1, even when commands were sent before the greeting.
+  static constexpr call_id capabilities_id_ = 1;
+  call_id next_id_ = 2;
 };
 
 }  // namespace qmp
