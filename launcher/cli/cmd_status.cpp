@@ -1,4 +1,5 @@
-// `mdevrun status NAME|PROFILE [--json]`: run state, pid, uptime, mdevs, slices, devices, sockets.
+// `mdevrun status NAME|PROFILE [--json]`: run state, pid, uptime, mdevs, slices, devices, helpers,
+// sockets.
 #include <iostream>
 #include <memory>
 
@@ -70,6 +71,12 @@ int run_status(const Host& host, const StatusOptions& o) {
   for (const auto& d : out["devices"])
     std::cout << "  device " << d["id"].get<std::string>() << "  " << d["driver"].get<std::string>()
               << "  attached: " << (d["attached"] ? "yes" : "no") << "\n";
+  for (const auto& h : out.value("helpers", nlohmann::json::array()))
+    std::cout << "  helper " << h["name"].get<std::string>() << "  pid " << h["pid"] << "  "
+              << (h["running"] ? std::string("running")
+                               : "exited (status " + h["exit_status"].dump() + "), see " +
+                                     h["log"].get<std::string>())
+              << "  socket " << h["socket"].get<std::string>() << "\n";
   return 0;
 }
 
@@ -77,8 +84,8 @@ int run_status(const Host& host, const StatusOptions& o) {
 
 void add_status(CLI::App& app, Action& action) {
   auto o = std::make_shared<StatusOptions>();
-  auto* sub =
-      app.add_subcommand("status", "Show an instance: state, pid, display, mdevs, slices, devices");
+  auto* sub = app.add_subcommand(
+      "status", "Show an instance: state, pid, display, mdevs, slices, devices, helpers");
   sub->add_option("name", o->target, "Instance name or profile")->required();
   sub->add_flag("--json", o->json, "JSON for scripts");
   sub->callback([o, &action] { action = [o](const Host& host) { return run_status(host, *o); }; });

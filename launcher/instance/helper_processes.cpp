@@ -66,9 +66,9 @@ void HelperProcesses::start(const std::vector<HelperCommand>& helpers, IntentJou
     }
     crash_point("helper spawned");
     const pid_t pid = child.pid();
-    children_.push_back(std::move(child));
+    children_.push_back({std::move(child), h.name, h.socket, h.log});
     if (started) started(h, pid);
-    Child& c = children_.back();
+    Child& c = children_.back().child;
     for (;;) {
       if (auto status = c.try_wait())
         throw Error(ExitCode::qemu_start, h.name + " exited while starting (exit status " +
@@ -86,11 +86,18 @@ void HelperProcesses::start(const std::vector<HelperCommand>& helpers, IntentJou
 
 void HelperProcesses::stop(std::chrono::milliseconds bound) noexcept {
   while (!children_.empty()) {
-    Child& c = children_.back();
+    Child& c = children_.back().child;
     c.signal(SIGTERM);
     if (!c.wait_until(Clock::now() + bound)) c.kill_and_reap();
     children_.pop_back();
   }
+}
+
+std::vector<HelperProcesses::Status> HelperProcesses::status() {
+  std::vector<Status> out;
+  for (Running& s : children_)
+    out.push_back({s.name, s.child.pid(), s.socket, s.log, s.child.try_wait()});
+  return out;
 }
 
 }  // namespace mdevrun

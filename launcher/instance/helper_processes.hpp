@@ -10,7 +10,10 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <filesystem>
 #include <functional>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "os/process.hpp"
@@ -35,8 +38,23 @@ class HelperProcesses {
 
   std::size_t running() const { return children_.size(); }
 
+  /// What `status` shows of one helper started so far.
+  struct Status {
+    std::string name;  ///< HelperCommand::name
+    pid_t pid;
+    std::filesystem::path socket, log;
+    std::optional<int> exit_status;  ///< set once it exited (reaped here), as a shell reports it
+  };
+  /// In start order. Reaps a helper that exited (never blocks).
+  std::vector<Status> status();
+
  private:
-  std::vector<Child> children_;
+  struct Running {
+    Child child;
+    std::string name;
+    std::filesystem::path socket, log;
+  };
+  std::vector<Running> children_;
 };
 
 }  // namespace mdevrun

@@ -117,6 +117,7 @@ void Supervisor::notify(const std::string& state) noexcept {
 
 void Supervisor::start_steps() {
   const std::string& name = profile_.name;
+  check_socket_paths(runtime_, profile_, qemu_runtime_paths(runtime_, name));
   runtime_.ensure_locks_dir();
   std::optional<pid_t> holder;
   instance_lock_ = FileLock::try_lock(runtime_.instance_lock(name), &holder);
@@ -352,6 +353,16 @@ void Supervisor::query_verb(std::function<void(qmp::reply)> done) {
         describe_instance(opts_.host, state, monitor_socket().string(), profile_, q->facts);
     out["stopping"] = stopping_;
     out["qmp_clients"] = mux_ ? mux_->client_count() : 0;
+    out["helpers"] = qmp::json::array();
+    for (const HelperProcesses::Status& h : helpers_.status()) {
+      qmp::json j = {{"name", h.name},
+                     {"pid", h.pid},
+                     {"socket", h.socket.string()},
+                     {"log", h.log.string()},
+                     {"running", !h.exit_status}};
+      if (h.exit_status) j["exit_status"] = *h.exit_status;
+      out["helpers"].push_back(std::move(j));
+    }
     q->done(qmp::reply{std::move(out), std::nullopt});
   };
   auto vnc = [this, q, finish] {

@@ -2089,5 +2089,158 @@ TEST_F(Helpers, DesktopDevicesAreAcceptedAndListed) {
   expect_nothing_left();
 }
 
+// The two profiles issue 16 is done by, as shipped in profiles/, through the CLI a user runs:
+// `start --detach`, `status`, `qmp`, `logs`, `stop`, then nothing left but the state a profile
+// keeps. Each runs on a copy that extends the example and changes only what this host lacks:
+// qemu through tests/support/qemu-on-a-ci-host (no KVM, no render node, no vfio: the slice is
+// prepared on the fake sysfs, its attach is the e2e's) and, for the dev VM, no fixed host port.
+class Examples : public SliceCrashPoints {
+ protected:
+  fs::path profiles() const { return dir_ / "profiles"; }
+  void copy_example(const std::string& rel) {
+    fs::create_directories((profiles() / rel).parent_path());
+    fs::copy_file(kSource / "profiles" / rel, profiles() / rel);
+  }
+  void make_disk(const fs::path& file) {
+    fs::create_directories(file.parent_path());
+    const auto r =
+        testing::run_command({"qemu-img", "create", "-q", "-f", "qcow2", file.string(), "64M"}, 30s,
+                             testing::Stderr::merge);
+    ASSERT_EQ(r.exit_code, 0) << r.out;
+  }
+  // The copy a test starts: the example with `patch` on top, named "ci-<example file>".
+  fs::path on_this_host(const std::string& rel, json patch) {
+    patch["extends"] = fs::path(rel).filename().string();
+    patch["qemu"] = {{"binary", (kSource / "tests/support/qemu-on-a-ci-host").string()}};
+    const fs::path file =
+        (profiles() / rel).parent_path() / ("ci-" + fs::path(rel).filename().string());
+    std::ofstream(file) << patch.dump(2);
+    return file;
+  }
+  bool process_of_ours_left() const { return qemu_left() || helper_left(); }
+  json status_json(const std::string& name) {
+    const CliRun r = mdevrun({"status", name, "--json"});
+    EXPECT_EQ(r.status, 0) << r.out;
+    try {
+      return json::parse(r.out);
+    } catch (const json::exception&) {
+      ADD_FAILURE() << "status --json is not JSON: " << r.out;
+      return json::object();
+    }
+  }
+  // dev/shared-folder.json with its files, on this host.
+  fs::path dev_shared_folder() {
+    for (const char* f : {"dev/base.json", "dev/shared-folder.json", "profile.schema.json"})
+      copy_example(f);
+    const fs::path images = profiles() / "dev/images";
+    make_disk(images / "rootfs.qcow2");
+    fs::copy_file(kGuest / "vmlinux", images / "vmlinuz");
+    fs::copy_file(kGuest / "initramfs.cpio.gz", images / "initrd.img");
+    fs::create_directories(profiles() / "dev/workspace");
+    fs::create_directories(profiles() / "dev/reference");
+    // hostfwd to 127.0.0.1:10022 is one port per host: a second VM (or test) could hold it.
+    return on_this_host("dev/shared-folder.json", {{"network", {{{"mode", "user"}}}}});
+  }
+  std::size_t running_helpers(const json& status, const std::string& prefix) {
+    std::size_t n = 0;
+    for (const auto& h : status.value("helpers", json::array()))
+      if (h["name"].get<std::string>().starts_with(prefix) && h["running"] == true) ++n;
+    return n;
+  }
+};
+
+// Test names stay short: the fixture folder holds the sockets (at most 107 bytes a path).
+TEST_F(Examples, Win11Desktop) {
+  copy_example("win11-vgpu-desktop.json");
+  copy_example("profile.schema.json");
+  make_disk(profiles() / "win11.qcow2");
+  std::ofstream(profiles() / "win11.iso") << std::string(2048, '\0');
+  const fs::path profile = on_this_host("win11-vgpu-desktop.json", json::object());
+  const std::string name = "win11-desktop";
+
+  const CliRun start = mdevrun({"start", "--detach", profile.string()});
+  ASSERT_EQ(start.status, 0) << start.out << "\nqemu.log:\n"
+                             << read_file(dir_ / "run" / name / "qemu.log");
+  const json s = status_json(name);
+  EXPECT_EQ(s.value("status", ""), "running") << s.dump(2);
+  ASSERT_EQ(s["slices"].size(), 1u) << s.dump(2);
+  EXPECT_EQ(s["slices"][0]["mechanism"], "nvidia-vgpu");
+  EXPECT_EQ(running_helpers(s, "swtpm"), 1u) << s.dump(2);
+  EXPECT_TRUE(s["display_access"].value("uri", "").starts_with("spice+unix://")) << s.dump(2);
+
+  const CliRun tpm = mdevrun({"qmp", name, "query-tpm"});
+  EXPECT_EQ(tpm.status, 0) << tpm.out;
+  EXPECT_NE(tpm.out.find("\"tpm-crb\""), std::string::npos) << tpm.out;
+  const CliRun chardevs = mdevrun({"qmp", name, "query-chardev"});
+  for (const char* want : {"mdevrun-vdagent", "mdevrun-usbredir0", "mdevrun-usbredir1"})
+    EXPECT_NE(chardevs.out.find(want), std::string::npos) << want << ": " << chardevs.out;
+  const CliRun text = mdevrun({"status", name});
+  EXPECT_NE(text.out.find("  helper swtpm  pid "), std::string::npos) << text.out;
+
+  // OVMF with no OS ignores the power button: the stop waits its timeout, then quits qemu.
+  const CliRun stop = mdevrun({"stop", name, "--timeout", "2"});
+  EXPECT_EQ(stop.status, 0) << stop.out;
+  EXPECT_FALSE(process_of_ours_left());
+  EXPECT_FALSE(fs::exists(dir_ / "run" / name)) << "the runtime folder survived";
+  EXPECT_EQ(mdevrun({"list"}).out.find(name), std::string::npos);
+  EXPECT_EQ(attr("0000:41:00.0", "sriov_numvfs"), "0\n") << "the vGPU's VFs stayed enabled";
+  EXPECT_TRUE(fs::is_directory(dir_ / "state" / name / "tpm")) << "the TPM state is kept";
+  EXPECT_TRUE(fs::exists(dir_ / "state" / name / "OVMF_VARS.fd"))
+      << "the secure-boot vars are kept";
+}
+
+TEST_F(Examples, DevSharedFolder) {
+  const fs::path profile = dev_shared_folder();
+  const std::string name = "dev-shared";
+
+  const CliRun start = mdevrun({"start", "--detach", profile.string()});
+  ASSERT_EQ(start.status, 0) << start.out << "\nqemu.log:\n"
+                             << read_file(dir_ / "run" / name / "qemu.log");
+  const json s = status_json(name);
+  EXPECT_EQ(running_helpers(s, "virtiofsd"), 2u) << s.dump(2);
+  const CliRun devices = mdevrun({"qmp", name, "qom-list", R"({"path": "/machine/peripheral"})"});
+  EXPECT_NE(devices.out.find("mdevrun-fs1-dev"), std::string::npos) << devices.out;
+
+  // The example's serial is stdio: the guest's console is in qemu's log (`logs --qemu`).
+  bool ready = false;
+  for (int i = 0; i < 2400 && !ready; ++i) {
+    ready = mdevrun({"logs", name, "--qemu"}).out.find("MDEVRUN-GUEST-READY") != std::string::npos;
+    if (!ready) std::this_thread::sleep_for(50ms);
+  }
+  ASSERT_TRUE(ready) << mdevrun({"logs", name, "--qemu"}).out;
+
+  const CliRun stop = mdevrun({"stop", name});
+  EXPECT_EQ(stop.status, 0) << stop.out;
+  EXPECT_NE(stop.out.find("powered down"), std::string::npos)
+      << "the guest's ACPI handler ran: " << stop.out;
+  EXPECT_FALSE(process_of_ours_left());
+  EXPECT_FALSE(fs::exists(dir_ / "run" / name)) << "the runtime folder survived";
+}
+
+// A runtime folder so deep that a share's socket would not fit a sockaddr_un: virtiofsd used to
+// start and exit with "Socket path too long" after the instance folder was made. Now `start`
+// refuses before it changes anything, naming the socket and MDEVRUN_RUNTIME_DIR.
+TEST_F(Examples, TooDeepForASocket) {
+  const fs::path profile = dev_shared_folder();
+  // "/dev-shared/virtiofs-workspace.sock" is 35 bytes: the share's socket gets 110, the
+  // supervisor's ("/dev-shared/monitor.sock", 24) 99.
+  const std::size_t pad = 110 - 35 - 1 - dir_.native().size();
+  ASSERT_LT(dir_.native().size(), 70u) << dir_;
+  const fs::path deep = dir_ / std::string(pad, 'd');
+  ::setenv("MDEVRUN_RUNTIME_DIR", deep.c_str(), 1);
+  const CliRun start = mdevrun({"start", "--detach", profile.string()});
+  const CliRun dry = mdevrun({"start", "--dry-run", profile.string()});
+  ::setenv("MDEVRUN_RUNTIME_DIR", (dir_ / "run").c_str(), 1);
+  EXPECT_EQ(start.status, 2) << start.out;
+  EXPECT_NE(start.out.find("the socket of share workspace " + (deep / "dev-shared").string()),
+            std::string::npos)
+      << start.out;
+  EXPECT_NE(start.out.find("MDEVRUN_RUNTIME_DIR"), std::string::npos) << start.out;
+  EXPECT_EQ(dry.status, 2) << dry.out;
+  EXPECT_FALSE(fs::exists(deep / "dev-shared")) << "start made the instance folder";
+  EXPECT_FALSE(process_of_ours_left());
+  expect_nothing_left();
+}
+
 }  // namespace
 }  // namespace mdevrun
