@@ -1426,6 +1426,39 @@ TEST_F(Multiplexer, ASilentSupervisorIsSaidSoInOneLine) {
   expect_nothing_left();
 }
 
+// A supervisor that is alive but silent (stopped, swapped out, wedged) does not make `stop` skip
+// the guest's power-down: after the 5 s greeting wait it runs the sequence itself through qemu's
+// second monitor, and the supervisor, once it runs again, finds qemu gone and cleans up.
+TEST_F(Multiplexer, StopPowersTheGuestDownItselfWhenTheSupervisorIsSilent) {
+  start_detached(/*with_guest=*/true);
+  const auto state = load_state(dir_ / "run/lc/state.json");
+  ASSERT_TRUE(state && state->supervisor_pid && state->qemu_pid);
+  const pid_t supervisor = *state->supervisor_pid, qemu = *state->qemu_pid;
+  ::kill(supervisor, SIGSTOP);
+  CliRun stop{};
+  std::thread stopper([&] { stop = mdevrun({"stop", "lc"}); });
+  // qemu, the stopped supervisor's child, ends as a zombie: the power-down came from `stop`.
+  const auto qemu_ended = [&] {
+    const std::string stat = read_file("/proc/" + std::to_string(qemu) + "/stat");
+    const auto paren = stat.rfind(')');
+    return paren == std::string::npos || stat.compare(paren + 1, 3, " Z ") == 0;
+  };
+  bool ended = false;
+  for (int i = 0; i < 1200 && !ended; ++i) {
+    ended = qemu_ended();
+    if (!ended) std::this_thread::sleep_for(50ms);
+  }
+  const std::string serial = read_file(dir_ / "serial.log");
+  ::kill(supervisor, SIGCONT);
+  stopper.join();
+  EXPECT_TRUE(ended) << "qemu still runs 60 s after `stop` with a silent supervisor";
+  EXPECT_NE(serial.find("MDEVRUN-GUEST-POWEROFF"), std::string::npos)
+      << "the guest did not power off before the supervisor ran again: " << serial;
+  EXPECT_EQ(stop.status, 0) << stop.out;
+  EXPECT_NE(stop.out.find("stopped lc: powered down"), std::string::npos) << stop.out;
+  expect_nothing_left();
+}
+
 // qemu 7.2 can hang in its exit path after the guest powered off (seen in CI: monitor_cleanup,
 // with commands still arriving; the stop then waited out the whole 30 s guest timeout). The
 // stand-in is a qemu that pauses instead of exiting, which mdevrun is not told about.
