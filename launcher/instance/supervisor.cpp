@@ -551,7 +551,16 @@ int Supervisor::supervise(std::chrono::milliseconds stop_timeout) {
   const int status = qemu_->exit_status();
   cleanup();
   if (!cleanup_errors_.empty()) return static_cast<int>(ExitCode::mdev);
-  if (status == 0 || stopped_by_us_) return 0;
+  // The last line of a foreground run says how it ended: under systemd it is the journal's.
+  if (stopped_by_us_) {
+    std::cerr << "mdevrun: stopped " << profile_.name << ": "
+              << (stop_ ? stop_->outcome() : std::string("powered down")) << "; cleaned up\n";
+    return 0;
+  }
+  if (status == 0) {
+    std::cerr << "mdevrun: " << profile_.name << "'s guest powered off; cleaned up\n";
+    return 0;
+  }
   std::cerr << "mdevrun: qemu " << describe_status(status) << "; cleaned up\n";
   return static_cast<int>(ExitCode::failure);
 }
