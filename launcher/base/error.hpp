@@ -25,6 +25,29 @@ enum class ExitCode : int {
   permission = 13,      ///< the user may not do this (sysfs write, /dev/vfio access); run as root
 };
 
+/// Every exit code, in order, with what it means in a few words: the man page's EXIT STATUS is
+/// generated from this list (and the README's table is checked against it).
+struct ExitCodeMeaning {
+  ExitCode code;
+  const char* meaning;
+};
+inline constexpr ExitCodeMeaning kExitCodes[] = {
+    {ExitCode::ok, "success"},
+    {ExitCode::failure, "runtime failure not covered below (check: a check failed)"},
+    {ExitCode::usage, "bad command line or bad profile; nothing was touched"},
+    {ExitCode::mdev, "mediated device missing, exhausted, or create/remove failed"},
+    {ExitCode::qemu_start, "qemu exited or failed while starting"},
+    {ExitCode::timeout, "an operation did not finish within its bound"},
+    {ExitCode::qmp_error, "qemu answered a QMP command with an error"},
+    {ExitCode::connect, "cannot connect to a QMP socket, or the instance is not running"},
+    {ExitCode::protocol, "the QMP peer broke the protocol"},
+    {ExitCode::unplug_rejected, "the guest refused a hot-unplug"},
+    {ExitCode::unplug_pending, "hot-unplug requested; the guest did not finish it in time"},
+    {ExitCode::busy, "in use by another launcher or process (console: held by another client)"},
+    {ExitCode::not_found, "no such instance, device or profile"},
+    {ExitCode::permission, "permission denied (sysfs write, /dev/vfio access)"},
+};
+
 class Error : public std::runtime_error {
  public:
   Error(ExitCode code, const std::string& message) : std::runtime_error(message), code_(code) {}

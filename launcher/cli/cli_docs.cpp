@@ -173,15 +173,10 @@ std::string man_page(const CLI::App& app, const std::string& version) {
        "qemu's QMP monitor answered); \\fBsystemctl stop\\fR sends SIGTERM, which runs the orderly "
        "stop (guest powerdown, then quit, SIGTERM, SIGKILL) and the cleanup. The system manager's "
        "unit of the same name reads \\fI/etc/mdevrun\\fR.\n"
-    << ".SH EXIT STATUS\n"
-       ".TP\n0\nsuccess\n.TP\n1\nruntime failure\n.TP\n2\nbad command line or bad profile\n"
-       ".TP\n3\nmediated device missing, exhausted, or create/remove failed\n"
-       ".TP\n4\nqemu failed while starting\n.TP\n5\ntimeout\n.TP\n6\nQMP error reply\n"
-       ".TP\n7\ncannot connect, or the instance is not running\n.TP\n8\nQMP protocol error\n"
-       ".TP\n9\nthe guest refused a hot-unplug\n.TP\n10\nhot-unplug still pending\n"
-       ".TP\n11\nbusy: in use by another launcher or process\n"
-       ".TP\n12\nno such instance, device or profile\n.TP\n13\npermission denied\n"
-    << ".SH ENVIRONMENT\n"
+    << ".SH EXIT STATUS\n";
+  for (const auto& e : kExitCodes)
+    m << ".TP\n" << static_cast<int>(e.code) << "\n" << roff(e.meaning) << "\n";
+  m << ".SH ENVIRONMENT\n"
        ".TP\n.B XDG_CONFIG_HOME\nthe user's profile folder is \\fI$XDG_CONFIG_HOME/mdevrun\\fR\n"
        ".TP\n.B XDG_RUNTIME_DIR\ninstance folders are in \\fI$XDG_RUNTIME_DIR/mdevrun\\fR "
        "(root: \\fI/run/mdevrun\\fR)\n"
@@ -376,9 +371,9 @@ void add_generate(CLI::App& app, Action& action, const std::string& version) {
   auto o = std::make_shared<Options>();
   auto* sub = app.add_subcommand("__generate", "Print the man page or a shell completion");
   sub->group("");  // hidden: for the build, not for users
-  sub->add_option("what", o->what, "man, bash, zsh, fish or commands")
+  sub->add_option("what", o->what, "man, bash, zsh, fish, commands or exit-codes")
       ->required()
-      ->check(CLI::IsMember({"man", "bash", "zsh", "fish", "commands"}));
+      ->check(CLI::IsMember({"man", "bash", "zsh", "fish", "commands", "exit-codes"}));
   sub->add_option("-o,--output", o->output, "Write to FILE instead of stdout");
   sub->callback([o, &app, &action, version] {
     action = [o, &app, version](const Host&) {
@@ -387,6 +382,9 @@ void add_generate(CLI::App& app, Action& action, const std::string& version) {
       if (o->what == "bash") text = bash_completion(app);
       if (o->what == "zsh") text = zsh_completion(app);
       if (o->what == "fish") text = fish_completion(app);
+      if (o->what == "exit-codes")
+        for (const auto& e : kExitCodes)
+          text += std::to_string(static_cast<int>(e.code)) + " " + e.meaning + "\n";
       if (o->what == "commands")
         for (const auto* c : visible_commands(app)) text += c->get_name() + "\n";
       if (o->output.empty()) {

@@ -26,8 +26,8 @@ std::string bash_completion(const CLI::App& app);
 std::string zsh_completion(const CLI::App& app);
 std::string fish_completion(const CLI::App& app);
 
-/// Adds the hidden `__generate man|bash|zsh|fish|commands [-o FILE]` subcommand over `app`
-/// (which must outlive the action). `commands` prints visible_commands, one a line.
+/// Adds the hidden `__generate man|bash|zsh|fish|commands|exit-codes [-o FILE]` subcommand over
+/// `app` (which must outlive the action). `commands` prints visible_commands, one a line.
 void add_generate(CLI::App& app, Action& action, const std::string& version);
 
 }  // namespace mdevrun::cli

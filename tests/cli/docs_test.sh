@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The man page and every shell completion cover every subcommand the CLI defines (its own list,
 # `mdevrun __generate commands`), so a new subcommand without coverage fails here; the built files
-# are what the binary generates now; the man page renders without warnings; bash completion
-# completes commands, options, running instances and profiles by name.
+# are what the binary generates now; the man page renders without warnings; bash, zsh and fish
+# each complete commands, options, running instances and profiles by name when run.
 set -uo pipefail
 mdevrun=$1
 docs=$2
@@ -36,6 +36,16 @@ for o in --dry-run --detach --start-timeout; do
     bad "man page lacks $o"
 done
 
+# The exit codes: the man page's come from the CLI's own list; the README's table has the same codes.
+readme=$(dirname "$0")/../../README.md
+want=$("$mdevrun" __generate exit-codes | cut -d' ' -f1 | tr '\n' ' ')
+have=$(sed -n '/^## Exit codes/,/^## /p' "$readme" | sed -n 's/^| \([0-9][0-9]*\) |.*/\1/p' | tr '\n' ' ')
+[ -n "$want" ] && [ "$want" = "$have" ] && ok "README's exit codes are the CLI's ($want)" ||
+  bad "exit codes: CLI '$want', README '$have'"
+"$mdevrun" __generate exit-codes | while read -r code meaning; do
+  grep -qxF -- "$code" "$docs/mdevrun.1" || echo "man page lacks exit code $code"
+done | grep . && bad "man EXIT STATUS" || ok "man page lists every exit code"
+
 # Fresh: the installed files are what this binary generates.
 for what in man:mdevrun.1 bash:mdevrun.bash zsh:_mdevrun fish:mdevrun.fish; do
   "$mdevrun" __generate "${what%%:*}" | cmp -s - "$docs/${what#*:}" && ok "${what#*:} is up to date" ||
@@ -52,8 +62,9 @@ if command -v groff >/dev/null; then
     ok "groff -man -ww: no warnings" || bad "groff: $(cat "$tmp/groff.err")"
 fi
 bash -n "$docs/mdevrun.bash" && ok "bash completion parses" || bad "bash -n"
-command -v zsh >/dev/null && { zsh -n "$docs/_mdevrun" && ok "zsh -n" || bad "zsh -n"; }
-command -v fish >/dev/null && { fish -n "$docs/mdevrun.fish" && ok "fish -n" || bad "fish -n"; }
+# scripts/deps installs both shells: a missing one is a failure, not a skip.
+zsh -n "$docs/_mdevrun" && ok "zsh -n" || bad "zsh -n"
+fish -n "$docs/mdevrun.fish" && ok "fish -n" || bad "fish -n"
 
 # bash completion, run: `mdevrun` is the binary under test (the dynamic parts call it).
 mkdir -p "$tmp/bin" "$tmp/cfg/mdevrun" "$tmp/run"
@@ -77,13 +88,40 @@ complete_words mdevrun start --start-timeout 3 my | grep -qx my-vm &&
   ok "bash: nothing after the one PROFILE" || bad "bash: second positional of start"
 # A running instance is a folder whose lock a supervisor holds: flock(1) stands in for it.
 mkdir -p "$tmp/run/locks" "$tmp/run/busy-vm" && chmod 700 "$tmp/run" "$tmp/run/locks" "$tmp/run/busy-vm"
-flock "$tmp/run/locks/instance-busy-vm.lock" sleep 60 &
+# The holder is one process (exec): killing it drops the lock, and no orphaned `sleep` keeps the
+# test's output open (ctest waited 60 s for one).
+(exec 9>"$tmp/run/locks/instance-busy-vm.lock" && flock 9 && exec sleep 60) &
 holder=$!
 for _ in $(seq 100); do flock -n "$tmp/run/locks/instance-busy-vm.lock" true || break; sleep 0.05; done
 complete_words mdevrun stop b | grep -qx busy-vm && ok "bash: running instance names" ||
   bad "bash stop b: $(complete_words mdevrun stop b)"
 complete_words mdevrun stop my | grep -q . && bad "bash: stop offers a profile that does not run" ||
   ok "bash: stop offers only running instances"
+
+# zsh and fish, run the same way: the shell's own completion engine on a typed line (zsh through
+# tests/cli/zsh_complete.zsh on a pseudo-terminal, fish through `complete -C`).
+in_test_env() {
+  PATH=$tmp/bin:$PATH XDG_CONFIG_HOME=$tmp/cfg MDEVRUN_SYSTEM_CONFIG_DIR=$tmp/none \
+    MDEVRUN_RUNTIME_DIR=$tmp/run "$@"
+}
+zsh_words() { in_test_env timeout 30 "$(dirname "$0")/zsh_complete.zsh" "$docs" "$1"; }
+fish_words() {
+  in_test_env timeout 30 fish --no-config -c 'source $argv[1]; complete -C $argv[2]' \
+    "$docs/mdevrun.fish" "$1" | cut -f1
+}
+for shell in zsh fish; do
+  words=${shell}_words
+  got=$($words "mdevrun st" | sort | tr '\n' ' ')
+  [ "$got" = "start status stop " ] && ok "$shell: commands" || bad "$shell 'mdevrun st': '$got'"
+  $words "mdevrun list --a" | grep -qx -- --all && ok "$shell: options" ||
+    bad "$shell 'list --a': $($words "mdevrun list --a" | tr '\n' ' ')"
+  $words "mdevrun start my" | grep -qx my-vm && ok "$shell: profile names" ||
+    bad "$shell 'start my': $($words "mdevrun start my" | tr '\n' ' ')"
+  $words "mdevrun stop b" | grep -qx busy-vm && ok "$shell: running instance names" ||
+    bad "$shell 'stop b': $($words "mdevrun stop b" | tr '\n' ' ')"
+  $words "mdevrun stop m" | grep -q my-vm && bad "$shell: stop offers a profile that does not run" ||
+    ok "$shell: stop offers only running instances"
+done
 kill "$holder"; wait "$holder" 2>/dev/null
 echo "$passed passed, $failed failed"
 [ $failed -eq 0 ]
