@@ -7,15 +7,15 @@
 #
 # systemd runs as a user manager only on a host booted with systemd (it checks /run/systemd/system),
 # and a CI container is not: the test re-runs itself in a private mount namespace (unshare -m, as
-# root) with its own /run/systemd and /run/log, where it starts systemd-journald and
-# `systemd --user`. Nothing is mounted or started outside that namespace and the temp folder.
+# root) with its own /run, where it starts systemd-journald and `systemd --user`. Nothing is
+# mounted or started outside that namespace and the temp folder.
 set -uo pipefail
 build=$1
 src=$2
 guest=${MDEVRUN_GUEST_DIR:?set by ctest: the guest image directory}
 
 if [ -z "${MDEVRUN_SYSTEMD_TEST_NS:-}" ]; then
-  [ "$(id -u)" -eq 0 ] || { echo "FAIL needs root for unshare -m (a private /run/systemd)"; exit 1; }
+  [ "$(id -u)" -eq 0 ] || { echo "FAIL needs root for unshare -m (a private /run)"; exit 1; }
   MDEVRUN_SYSTEMD_TEST_NS=1 exec unshare -m --propagation private "$0" "$@"
 fi
 
@@ -32,7 +32,7 @@ cleanup() {
   pkill -KILL -f "$tmp" 2>/dev/null
   [ -n "$journald" ] && kill -KILL "$journald" 2>/dev/null
   wait 2>/dev/null
-  umount /run/systemd /run/log 2>/dev/null
+  umount /run 2>/dev/null
   rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -41,8 +41,12 @@ ok() { passed=$((passed + 1)); echo "ok   $1"; }
 bad() { failed=$((failed + 1)); echo "FAIL $1"; }
 finish() { echo "$passed passed, $failed failed"; [ $failed -eq 0 ]; exit; }
 
-mount -t tmpfs tmpfs /run/systemd && mkdir -p /run/systemd/system /run/log &&
-  mount -t tmpfs tmpfs /run/log || { bad "private /run/systemd and /run/log"; finish; }
+# A private /run (a fresh root may have no /run/systemd to mount on): the host's is untouched.
+mount -t tmpfs -o mode=755 tmpfs /run && mkdir -p /run/systemd/system /run/log ||
+  { bad "a private /run"; finish; }
+# Volatile: the journal stays in the private /run, never in the host's /var/log/journal.
+mkdir -p /run/systemd/journald.conf.d &&
+  printf '[Journal]\nStorage=volatile\n' >/run/systemd/journald.conf.d/mdevrun-test.conf
 /lib/systemd/systemd-journald >"$tmp/journald.log" 2>&1 &
 journald=$!
 

@@ -21,12 +21,14 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <iterator>
 #include <latch>
 #include <mutex>
 #include <random>
 #include <set>
 #include <sstream>
 #include <thread>
+#include <vector>
 
 #include "base/error.hpp"
 #include "base/uuid.hpp"
@@ -1937,6 +1939,49 @@ TEST_F(Helpers, SecureBootOvmfWithATpmStartsAndKeepsItsVars) {
     expect_nothing_left();
   }
   EXPECT_EQ(read_file(vars).substr(0, 4), "KEPT") << "the second run copied the template again";
+}
+
+// The firmware itself uses the TPM, not only qemu: secure-boot OVMF sends TPM2_Startup and
+// measures what it boots into PCRs (TPM2_PCR_Extend) within its first second under TCG. Debian's
+// OVMF is a release build with no boot log, so the evidence is swtpm's: its I/O log (through a
+// wrapper on PATH) holds the commands the guest side sent on the data channel.
+TEST_F(Helpers, SecureBootOvmfSendsItsTpmCommandsToSwtpm) {
+  const fs::path io_log = dir_ / "swtpm-io.log";
+  const std::string path = std::getenv("PATH") ? std::getenv("PATH") : "/usr/bin:/bin";
+  ::setenv("PATH", ((kSource / "tests/support/swtpm-logging-io").string() + ":" + path).c_str(), 1);
+  ::setenv("MDEVRUN_TEST_SWTPM_IO_LOG", io_log.c_str(), 1);
+  // The command code of every command swtpm read (bytes 7-10 of a TPM2 command, hex).
+  const auto commands_received = [&] {
+    std::istringstream in(read_file(io_log));
+    std::set<std::string> codes;
+    bool next_is_command = false;
+    for (std::string line; std::getline(in, line);) {
+      if (next_is_command) {
+        std::istringstream bytes(line);
+        std::vector<std::string> b{std::istream_iterator<std::string>(bytes), {}};
+        if (b.size() >= 10) codes.insert(b[6] + b[7] + b[8] + b[9]);
+      }
+      next_is_command = line.find("SWTPM_IO_Read:") != std::string::npos;
+    }
+    return codes;
+  };
+  {
+    Supervisor vm(load_profile(tpm_profile({{"firmware", {{"secure-boot", true}}}})), options());
+    vm.start();
+    bool measured = false;
+    for (int i = 0; i < 600 && !measured; ++i) {
+      const auto codes = commands_received();
+      measured = codes.count("00000144") && codes.count("00000182");
+      if (!measured) std::this_thread::sleep_for(50ms);
+    }
+    EXPECT_TRUE(measured) << "no TPM2_Startup (0x144) and TPM2_PCR_Extend (0x182) from OVMF in 30 "
+                             "s; swtpm's log:\n"
+                          << read_file(io_log).substr(0, 4000);
+    vm.stop(1s);
+  }
+  ::setenv("PATH", path.c_str(), 1);
+  ::unsetenv("MDEVRUN_TEST_SWTPM_IO_LOG");
+  expect_nothing_left();
 }
 
 // A first start that fails leaves no vars copy behind (the next start copies the template
