@@ -1791,6 +1791,54 @@ TEST_F(Console, SupervisorKilledWhileAttachedLeavesNothing) {
   expect_nothing_left();
 }
 
+// The other crash paths of an attached console: a client SIGKILLed holds nothing (the next one
+// attaches at once), and qemu SIGKILLed under an attached client ends that client with its line,
+// after which the supervisor cleans up by itself.
+TEST_F(Console, AKilledClientFreesItAndAKilledQemuEndsTheNextOne) {
+  const CliRun start =
+      mdevrun({"start", "--detach", write_profile(false, {{"serial", "console"}}).string()});
+  ASSERT_EQ(start.status, 0) << start.out;
+  const fs::path fifo = dir_ / "console.in";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  UniqueFd typing;
+  // A `mdevrun console lc` on the fifo, and what it printed until it said it is connected.
+  const auto attach = [&](std::string& said) {
+    ChildOptions piped;
+    piped.output = ChildOptions::Output::pipe;
+    Child c =
+        spawn({"sh", "-c", "exec '" + kMdevrun + "' console lc <'" + fifo.string() + "'"}, piped);
+    if (!typing) typing = UniqueFd(::open(fifo.c_str(), O_WRONLY | O_CLOEXEC));
+    for (int i = 0; i < 200 && said.find("Ctrl-] leaves") == std::string::npos; ++i) {
+      pollfd p{c.output().get(), POLLIN, 0};
+      if (::poll(&p, 1, 50) <= 0) continue;
+      char buf[1024];
+      const ssize_t n = ::read(p.fd, buf, sizeof buf);
+      if (n <= 0) break;
+      said.append(buf, static_cast<std::size_t>(n));
+    }
+    return c;
+  };
+  std::string first_said;
+  Child first = attach(first_said);
+  ASSERT_NE(first_said.find("connected to lc's serial console"), std::string::npos) << first_said;
+  first.kill_and_reap();
+
+  std::string second_said;
+  Child second = attach(second_said);
+  ASSERT_NE(second_said.find("connected to lc's serial console"), std::string::npos)
+      << "the killed client still holds the console: " << second_said;
+  const auto state = load_state(dir_ / "run/lc/state.json");
+  ASSERT_TRUE(state && state->qemu_pid);
+  ::kill(*state->qemu_pid, SIGKILL);
+  const auto st = second.wait_until(std::chrono::steady_clock::now() + 10s);
+  ASSERT_TRUE(st) << "the console did not end with qemu";
+  EXPECT_EQ(*st, 0);
+  EXPECT_NE(read_all(second.output()).find("lc ended; its console closed"), std::string::npos);
+  // The supervisor saw qemu die and cleans up on its own: no `list` needed.
+  for (int i = 0; i < 200 && fs::exists(dir_ / "run/lc"); ++i) std::this_thread::sleep_for(50ms);
+  expect_nothing_left();
+}
+
 // The foreground start on a terminal (a pty here) is the console: what is typed reaches the
 // guest's shell, Ctrl-] gives the terminal back in its old mode with the VM still running, and
 // SIGTERM still stops the VM and cleans up.
