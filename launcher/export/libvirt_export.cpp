@@ -48,6 +48,8 @@ class XmlBuilder {
     os();
     line(1, "<features>");
     line(2, "<acpi/>");
+    // Secure boot's variable store is written from SMM only: libvirt refuses secure='yes' without.
+    if (p_.firmware.secure_boot) line(2, "<smm state='on'/>");
     line(1, "</features>");
     cpu();
     line(1, "<devices>");
@@ -63,6 +65,7 @@ class XmlBuilder {
     for (std::size_t i = 0; i < p_.mdevs.size(); ++i) hostdev(p_.mdevs[i], mdevs_[i]);
     for (std::size_t i = 0; i < p_.slices.size() && i < slices_.size(); ++i)
       pci_hostdev(p_.slices[i], slices_[i]);
+    tpm();
     line(2, "<memballoon model='none'/>");
     line(1, "</devices>");
     qemu_extras();
@@ -81,8 +84,14 @@ class XmlBuilder {
     line(1, "<os>");
     line(2, "<type arch='x86_64'" + attr("machine", to_string(p_.machine.type)) + ">hvm</type>");
     if (p_.firmware.type == FirmwareType::uefi) {
-      line(2, "<loader readonly='yes' type='pflash'>" + xml_escape(p_.firmware.code.string()) +
-                  "</loader>");
+      // The loader is named, not chosen by libvirt's firmware='efi': the same OVMF build mdevrun
+      // runs. secure='yes' is mdevrun's cfi.pflash01 secure=on.
+      line(2, std::string("<loader readonly='yes'") +
+                  (p_.firmware.secure_boot ? " secure='yes'" : "") + " type='pflash'>" +
+                  xml_escape(p_.firmware.code.string()) + "</loader>");
+      if (p_.firmware.secure_boot && p_.firmware.vars.empty())
+        line(2, comment("libvirt keeps its own copy of the vars template (enrolled keys and boot "
+                        "entries) like mdevrun's state folder does; mdevrun's copy is not reused"));
       if (!p_.firmware.vars.empty())
         line(2, "<nvram>" + xml_escape(p_.firmware.vars.string()) + "</nvram>");
       else
@@ -309,6 +318,17 @@ class XmlBuilder {
     line(3, "<alias" + attr("name", "ua-" + spec.id) + "/>");
     if (spec.rombar && !*spec.rombar) line(3, "<rom bar='off'/>");
     line(2, "</hostdev>");
+  }
+
+  // libvirt starts swtpm itself, as mdevrun does, and keeps the TPM's state per domain.
+  void tpm() {
+    if (!p_.tpm) return;
+    line(2, comment("libvirt keeps the TPM state (swtpm) per domain; mdevrun's state folder is "
+                    "not reused"));
+    line(2, std::string("<tpm model='") + (p_.tpm->model == TpmModel::crb ? "tpm-crb" : "tpm-tis") +
+                "'>");
+    line(3, "<backend type='emulator' version='2.0'/>");
+    line(2, "</tpm>");
   }
 
   void qemu_extras() {

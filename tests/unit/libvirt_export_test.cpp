@@ -142,3 +142,36 @@ TEST(LibvirtExport, PciSlicesArePciHostdevs) {
 
 }  // namespace
 }  // namespace mdevrun
+
+namespace mdevrun {
+namespace {
+
+Profile desktop(const std::string& json) {
+  return profile_from_document(parse_profile_document(json, "vm.json", "/p"));
+}
+
+TEST(LibvirtExport, SecureBootIsASecureLoaderWithSmm) {
+  const std::string xml =
+      libvirt_domain_xml(desktop(R"({"name": "vm", "firmware": {"secure-boot": true}})"), {}, "/q");
+  EXPECT_THAT(xml, HasSubstr("<loader readonly='yes' secure='yes' type='pflash'>"
+                             "/usr/share/OVMF/OVMF_CODE_4M.ms.fd</loader>"));
+  EXPECT_THAT(xml, HasSubstr("<nvram template='/usr/share/OVMF/OVMF_VARS_4M.ms.fd'/>"));
+  EXPECT_THAT(xml, HasSubstr("<features>\n    <acpi/>\n    <smm state='on'/>\n  </features>"));
+  const std::string plain =
+      libvirt_domain_xml(desktop(R"({"name": "vm", "firmware": {"type": "uefi"}})"), {}, "/q");
+  EXPECT_THAT(plain, HasSubstr("<loader readonly='yes' type='pflash'>"));
+  EXPECT_THAT(plain, Not(HasSubstr("smm")));
+}
+
+TEST(LibvirtExport, TpmIsAnEmulatedTpm2) {
+  EXPECT_THAT(libvirt_domain_xml(desktop(R"({"name": "vm", "tpm": true})"), {}, "/q"),
+              HasSubstr("<tpm model='tpm-crb'>\n      <backend type='emulator' version='2.0'/>\n"
+                        "    </tpm>"));
+  EXPECT_THAT(libvirt_domain_xml(
+                  desktop(R"({"name": "vm", "machine": {"type": "pc"}, "tpm": true})"), {}, "/q"),
+              HasSubstr("<tpm model='tpm-tis'>"));
+  EXPECT_THAT(libvirt_domain_xml(desktop(R"({"name": "vm"})"), {}, "/q"), Not(HasSubstr("<tpm")));
+}
+
+}  // namespace
+}  // namespace mdevrun
