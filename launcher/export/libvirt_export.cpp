@@ -45,6 +45,7 @@ class XmlBuilder {
       }
     line(1, "<memory unit='MiB'>" + std::to_string(p_.machine.memory_mib) + "</memory>");
     line(1, "<vcpu>" + std::to_string(p_.machine.cpus) + "</vcpu>");
+    memory_backing();
     os();
     line(1, "<features>");
     line(2, "<acpi/>");
@@ -66,6 +67,7 @@ class XmlBuilder {
     for (std::size_t i = 0; i < p_.slices.size() && i < slices_.size(); ++i)
       pci_hostdev(p_.slices[i], slices_[i]);
     tpm();
+    for (const auto& s : p_.shares) share(s);
     line(2, "<memballoon model='none'/>");
     line(1, "</devices>");
     qemu_extras();
@@ -318,6 +320,39 @@ class XmlBuilder {
     line(3, "<alias" + attr("name", "ua-" + spec.id) + "/>");
     if (spec.rombar && !*spec.rombar) line(3, "<rom bar='off'/>");
     line(2, "</hostdev>");
+  }
+
+  // virtiofsd maps the guest's RAM: it must be shared memory. mdevrun puts a NUMA node on its
+  // memfd backend; libvirt 9.0 makes the memfd the machine's RAM itself.
+  void memory_backing() {
+    if (p_.shares.empty()) return;
+    line(1, "<memoryBacking>");
+    line(2, "<source type='memfd'/>");
+    line(2, "<access mode='shared'/>");
+    line(1, "</memoryBacking>");
+  }
+
+  // libvirt starts (and stops) virtiofsd itself, as mdevrun does.
+  void share(const ShareSpec& s) {
+    std::vector<std::string> fs = {"<filesystem type='mount' accessmode='passthrough'>",
+                                   "  <driver type='virtiofs'/>",
+                                   "  <source" + attr("dir", s.source.string()) + "/>",
+                                   "  <target" + attr("dir", s.tag) + "/>", "</filesystem>"};
+    if (!s.read_only) {
+      for (const auto& l : fs) line(2, l);
+      return;
+    }
+    // Shared writable it would give the guest more than the profile does: left out, with the way
+    // to share it read-only that libvirt 9.0 does accept.
+    std::string element;
+    for (const auto& l : fs)
+      element += l.starts_with("  <source") ? "<source dir='RO-DIR'/>"
+                                            : l.substr(l.find_first_not_of(' '));
+    line(2, comment("share " + s.tag + " (" + s.source.string() +
+                    ") is read-only and libvirt 9.0 refuses <readonly/> on virtiofs (\"virtiofs "
+                    "does not yet support read-only mode\"), so it is not exported: to share it "
+                    "read-only, mount -o bind,ro " +
+                    s.source.string() + " RO-DIR and add " + element));
   }
 
   // libvirt starts swtpm itself, as mdevrun does, and keeps the TPM's state per domain.

@@ -175,3 +175,31 @@ TEST(LibvirtExport, TpmIsAnEmulatedTpm2) {
 
 }  // namespace
 }  // namespace mdevrun
+
+namespace mdevrun {
+namespace {
+
+TEST(LibvirtExport, SharesAreVirtiofsOnSharedMemory) {
+  const std::string xml = libvirt_domain_xml(desktop(R"({"name": "vm", "shares": [
+      {"source": "/srv/work", "tag": "work"},
+      {"source": "/srv/ref", "tag": "ref", "read-only": true}]})"),
+                                             {}, "/q");
+  EXPECT_THAT(xml, HasSubstr("<vcpu>2</vcpu>\n  <memoryBacking>\n    <source type='memfd'/>\n"
+                             "    <access mode='shared'/>\n  </memoryBacking>"));
+  EXPECT_THAT(xml, HasSubstr("    <filesystem type='mount' accessmode='passthrough'>\n"
+                             "      <driver type='virtiofs'/>\n      <source dir='/srv/work'/>\n"
+                             "      <target dir='work'/>\n    </filesystem>"));
+  // Not shared writable: a comment says why and how to share it read-only.
+  EXPECT_THAT(xml, Not(HasSubstr("<source dir='/srv/ref'/>")));
+  EXPECT_THAT(xml, Not(HasSubstr("  <readonly/>\n")));
+  EXPECT_THAT(xml, HasSubstr("<!-- share ref (/srv/ref) is read-only and libvirt 9.0 refuses "
+                             "<readonly/> on virtiofs"));
+  EXPECT_THAT(xml, HasSubstr("mount -o bind,ro /srv/ref RO-DIR and add <filesystem "
+                             "type='mount' accessmode='passthrough'><driver type='virtiofs'/>"
+                             "<source dir='RO-DIR'/><target dir='ref'/></filesystem> -->"));
+  EXPECT_THAT(libvirt_domain_xml(desktop(R"({"name": "vm"})"), {}, "/q"),
+              Not(HasSubstr("memoryBacking")));
+}
+
+}  // namespace
+}  // namespace mdevrun
