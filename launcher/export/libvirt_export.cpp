@@ -59,6 +59,7 @@ class XmlBuilder {
     for (const auto& n : p_.network) nic(n);
     serial();
     graphics();
+    agent();
     // mdevrun starts qemu with -nodefaults: no emulated VGA, the vGPU is the display.
     line(2, "<video>");
     line(3, "<model type='none'/>");
@@ -68,6 +69,7 @@ class XmlBuilder {
       pci_hostdev(p_.slices[i], slices_[i]);
     tpm();
     for (const auto& s : p_.shares) share(s);
+    usb();
     line(2, "<memballoon model='none'/>");
     line(1, "</devices>");
     qemu_extras();
@@ -322,6 +324,47 @@ class XmlBuilder {
     line(2, "</hostdev>");
   }
 
+  // On a display exported as SPICE (spice, spice-app, and gtk, which becomes SPICE here) SPICE's
+  // own vdagent channel; on the others qemu's qemu-vdagent with the clipboard, as mdevrun runs.
+  void agent() {
+    if (!p_.display.agent) return;
+    using enum DisplayBackend;
+    const DisplayBackend b = p_.display.backend;
+    if (b == spice || b == spice_app || b == gtk) {
+      if (b == gtk)
+        line(2, comment("agent: mdevrun's gtk window talks to qemu-vdagent; as SPICE here, the "
+                        "agent is SPICE's vdagent channel"));
+      line(2, "<channel type='spicevmc'>");
+    } else {
+      line(2, "<channel type='qemu-vdagent'>");
+      line(3, "<source>");
+      line(4, "<clipboard copypaste='yes'/>");
+      line(3, "</source>");
+    }
+    line(3, "<target type='virtio' name='com.redhat.spice.0'/>");
+    line(2, "</channel>");
+  }
+
+  // mdevrun's one xHCI controller holds the redirected and the passed-through devices.
+  void usb() {
+    if (p_.usb.redirect == 0 && p_.usb.host.empty()) return;
+    line(2, "<controller type='usb' index='0' model='qemu-xhci'/>");
+    for (int i = 0; i < p_.usb.redirect; ++i) line(2, "<redirdev bus='usb' type='spicevmc'/>");
+    for (std::size_t i = 0; i < p_.usb.host.size(); ++i) {
+      const UsbHostSpec& h = p_.usb.host[i];
+      if (!h.vendor_id) {
+        usb_by_port_.push_back(i);
+        continue;
+      }
+      line(2, "<hostdev mode='subsystem' type='usb'>");
+      line(3, "<source>");
+      line(4, "<vendor" + attr("id", "0x" + *h.vendor_id) + "/>");
+      line(4, "<product" + attr("id", "0x" + *h.product_id) + "/>");
+      line(3, "</source>");
+      line(2, "</hostdev>");
+    }
+  }
+
   // virtiofsd maps the guest's RAM: it must be shared memory. mdevrun puts a NUMA node on its
   // memfd backend; libvirt 9.0 makes the memfd the machine's RAM itself.
   void memory_backing() {
@@ -387,13 +430,28 @@ class XmlBuilder {
                   props.end());
       args.insert(args.end(), {"-device", device_option(props)});
     }
+    for (std::size_t index : usb_by_port_) {
+      const UsbHostSpec& h = p_.usb.host[index];
+      // "usb" is the name libvirt gives the controller of index 0.
+      args.insert(args.end(), {"-device", "usb-host,id=mdevrun-usbhost" + std::to_string(index) +
+                                              ",bus=usb.0,hostbus=" + std::to_string(*h.bus) +
+                                              ",hostport=" + escape_option_value(*h.port)});
+    }
     args.insert(args.end(), p_.qemu.args.begin(), p_.qemu.args.end());
     const bool overrides = std::any_of(p_.mdevs.begin(), p_.mdevs.end(), [](const auto& m) {
       return m.x_igd_opregion || m.rombar.has_value();
     });
     if (!args.empty()) {
       line(1, comment("what libvirt has no element for (nvme disks, the profile's extra devices, "
-                      "qemu.args), passed to qemu verbatim"));
+                      "USB devices by port, qemu.args), passed to qemu verbatim"));
+      if (!usb_by_port_.empty())
+        line(1, comment("USB devices by port: libvirt 9.0 picks a host USB device by vendor and "
+                        "product or by bus and device number (which changes on every replug), "
+                        "never by port. It lets qemu open only its own <hostdev>s' device nodes "
+                        "(private /dev, device cgroup): for these, allow /dev/bus/usb in "
+                        "qemu.conf (namespaces, cgroup_device_acl) and give libvirt's qemu user "
+                        "access; or use <hostdev type='usb'> with <address bus= device=> from "
+                        "lsusb"));
       line(1, "<qemu:commandline>");
       for (const auto& a : args) line(2, "<qemu:arg" + attr("value", a) + "/>");
       line(1, "</qemu:commandline>");
@@ -424,6 +482,7 @@ class XmlBuilder {
   const std::filesystem::path& emulator_;
   std::string out_;
   std::vector<std::size_t> nvme_;
+  std::vector<std::size_t> usb_by_port_;  // usb.host entries without vendor:product
   int virtio_ = 0, ide_ = 0, sd_ = 0;
   bool scsi_controller_ = false;
 };

@@ -203,3 +203,51 @@ TEST(LibvirtExport, SharesAreVirtiofsOnSharedMemory) {
 
 }  // namespace
 }  // namespace mdevrun
+
+namespace mdevrun {
+namespace {
+
+TEST(LibvirtExport, AgentIsSpiceVdagentOnSpiceAndQemuVdagentElsewhere) {
+  const std::string spice = R"({"name": "vm", "display": {"backend": "spice", "agent": true}})";
+  EXPECT_THAT(libvirt_domain_xml(desktop(spice), {}, "/q"),
+              HasSubstr("    <channel type='spicevmc'>\n      <target type='virtio' "
+                        "name='com.redhat.spice.0'/>\n    </channel>"));
+  // gtk is SPICE in libvirt: SPICE's agent, and a comment says so.
+  const std::string gtk = libvirt_domain_xml(
+      desktop(R"({"name": "vm", "display": {"backend": "gtk", "agent": true}})"), {}, "/q");
+  EXPECT_THAT(gtk, HasSubstr("<channel type='spicevmc'>"));
+  EXPECT_THAT(gtk, HasSubstr("<!-- agent: mdevrun's gtk window talks to qemu-vdagent"));
+  EXPECT_THAT(
+      libvirt_domain_xml(desktop(R"({"name": "vm", "display": {"backend": "vnc", "agent": true}})"),
+                         {}, "/q"),
+      HasSubstr("    <channel type='qemu-vdagent'>\n      <source>\n        <clipboard "
+                "copypaste='yes'/>\n      </source>\n      <target type='virtio' "
+                "name='com.redhat.spice.0'/>\n    </channel>"));
+  EXPECT_THAT(
+      libvirt_domain_xml(desktop(R"({"name": "vm", "display": {"backend": "spice"}})"), {}, "/q"),
+      Not(HasSubstr("<channel")));
+}
+
+TEST(LibvirtExport, UsbRedirectionAndHostDevicesOnOneXhci) {
+  const std::string xml = libvirt_domain_xml(desktop(R"({"name": "vm",
+      "display": {"backend": "spice"},
+      "usb": {"redirect": 2, "host": [{"vendor-product": "046d:c52b"}, {"bus": 3, "port": "2.1"}]}})"),
+                                             {}, "/q");
+  EXPECT_THAT(xml, HasSubstr("    <controller type='usb' index='0' model='qemu-xhci'/>\n"
+                             "    <redirdev bus='usb' type='spicevmc'/>\n"
+                             "    <redirdev bus='usb' type='spicevmc'/>\n"
+                             "    <hostdev mode='subsystem' type='usb'>\n      <source>\n"
+                             "        <vendor id='0x046d'/>\n        <product id='0xc52b'/>\n"
+                             "      </source>\n    </hostdev>\n"));
+  // By port: no libvirt element, so the same usb-host as mdevrun's, on libvirt's controller.
+  EXPECT_THAT(xml, HasSubstr("<!-- USB devices by port: libvirt 9.0 picks a host USB device by "
+                             "vendor and product or by bus and device number"));
+  EXPECT_THAT(xml, HasSubstr("<qemu:arg value='-device'/>\n    <qemu:arg "
+                             "value='usb-host,id=mdevrun-usbhost1,bus=usb.0,hostbus=3,"
+                             "hostport=2.1'/>"));
+  EXPECT_THAT(libvirt_domain_xml(desktop(R"({"name": "vm"})"), {}, "/q"),
+              Not(HasSubstr("<controller type='usb'")));
+}
+
+}  // namespace
+}  // namespace mdevrun
