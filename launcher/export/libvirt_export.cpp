@@ -55,8 +55,10 @@ class XmlBuilder {
     cpu();
     line(1, "<devices>");
     line(2, "<emulator>" + xml_escape(emulator_.string()) + "</emulator>");
+    boot_order();
+    cdrom();
     for (std::size_t i = 0; i < p_.disks.size(); ++i) disk(p_.disks[i], i);
-    for (const auto& n : p_.network) nic(n);
+    for (std::size_t i = 0; i < p_.network.size(); ++i) nic(p_.network[i], i);
     serial();
     graphics();
     agent();
@@ -70,6 +72,7 @@ class XmlBuilder {
     tpm();
     for (const auto& s : p_.shares) share(s);
     usb();
+    audio();
     line(2, "<memballoon model='none'/>");
     line(1, "</devices>");
     qemu_extras();
@@ -156,10 +159,48 @@ class XmlBuilder {
     line(3, "<target" + attr("dev", target) + attr("bus", bus) + "/>");
     if (d.read_only) line(3, "<readonly/>");
     if (d.snapshot) line(3, "<transient/>");  // writes go to an overlay deleted on shutdown
+    if (disk_boot_) boot(disk_boot_ + static_cast<int>(index));
     line(2, "</disk>");
   }
 
-  void nic(const NetworkSpec& n) {
+  // mdevrun's bootindex per device, which is what libvirt's <boot order> becomes: the profile's
+  // order, "disk" covering every disk in turn.
+  void boot_order() {
+    int next = 1;
+    for (const BootDevice d : p_.boot) {
+      switch (d) {
+        case BootDevice::cdrom:
+          cdrom_boot_ = next++;
+          break;
+        case BootDevice::disk:
+          disk_boot_ = next;
+          next += static_cast<int>(p_.disks.size());
+          break;
+        case BootDevice::network:
+          nic_boot_ = next++;
+          break;
+      }
+    }
+  }
+
+  void boot(int order) { line(3, "<boot" + attr("order", std::to_string(order)) + "/>"); }
+
+  // mdevrun's ide-cd with no bus: on q35 the ICH9 AHCI (sata), on pc the IDE controller. First,
+  // as in mdevrun's argv, so it is the first of its bus.
+  void cdrom() {
+    if (!p_.cdrom) return;
+    const bool q35 = p_.machine.type == MachineType::q35;
+    line(2, "<disk type='file' device='cdrom'>");
+    line(3, "<driver name='qemu' type='raw'/>");
+    line(3, "<source" + attr("file", p_.cdrom->string()) + "/>");
+    line(3, "<target" + attr("dev", q35 ? disk_name("sd", sd_++) : disk_name("hd", ide_++)) +
+                attr("bus", q35 ? "sata" : "ide") + "/>");
+    line(3, "<readonly/>");
+    if (cdrom_boot_) boot(cdrom_boot_);
+    line(2, "</disk>");
+  }
+
+  void nic(const NetworkSpec& n, std::size_t index) {
     switch (n.mode) {
       case NetworkMode::user:
         line(2, "<interface type='user'>");
@@ -179,6 +220,7 @@ class XmlBuilder {
       line(3, comment("hostfwd " + fwd +
                       " is not mapped: libvirt's user (slirp) interface has no port forwarding; "
                       "use the passt backend's <portForward> or a bridge"));
+    if (nic_boot_ && index == 0) boot(nic_boot_);  // mdevrun boots from the first NIC only
     line(2, "</interface>");
   }
 
@@ -365,6 +407,45 @@ class XmlBuilder {
     }
   }
 
+  // mdevrun's ich9-intel-hda with an hda-duplex codec on the profile's backend.
+  void audio() {
+    if (!p_.audio) return;
+    line(2, "<sound model='ich9'>");
+    line(3, "<codec type='duplex'/>");
+    line(3, "<audio id='1'/>");
+    line(2, "</sound>");
+    if (p_.audio->backend == AudioBackend::wav)
+      line(2, comment("wav: mdevrun writes audio.wav into the VM's runtime folder; set path= to a "
+                      "file libvirt's qemu may write, or qemu writes qemu.wav into its working "
+                      "folder"));
+    line(2, "<audio id='1'" + attr("type", audio_type(p_.audio->backend)) + "/>");
+  }
+
+  // libvirt's names for qemu's -audiodev drivers (libvirt 9.0's schema).
+  static const char* audio_type(AudioBackend b) {
+    switch (b) {
+      case AudioBackend::pa:
+        return "pulseaudio";
+      case AudioBackend::alsa:
+        return "alsa";
+      case AudioBackend::jack:
+        return "jack";
+      case AudioBackend::oss:
+        return "oss";
+      case AudioBackend::sdl:
+        return "sdl";
+      case AudioBackend::spice:
+        return "spice";
+      case AudioBackend::dbus:
+        return "dbus";
+      case AudioBackend::wav:
+        return "file";
+      case AudioBackend::none:
+        return "none";
+    }
+    return "none";  // not reached: -Wswitch makes every backend a case above
+  }
+
   // virtiofsd maps the guest's RAM: it must be shared memory. mdevrun puts a NUMA node on its
   // memfd backend; libvirt 9.0 makes the memfd the machine's RAM itself.
   void memory_backing() {
@@ -420,7 +501,10 @@ class XmlBuilder {
       if (d.snapshot) opt += ",snapshot=on";
       args.insert(args.end(), {"-drive", opt});
       const std::string dev = "mdevrun-disk" + std::to_string(index);
-      args.insert(args.end(), {"-device", "nvme,id=" + dev + ",drive=" + drive + ",serial=" + dev});
+      std::string device = "nvme,id=" + dev + ",drive=" + drive + ",serial=" + dev;
+      if (disk_boot_)
+        device += ",bootindex=" + std::to_string(disk_boot_ + static_cast<int>(index));
+      args.insert(args.end(), {"-device", device});
     }
     for (const auto& spec : p_.devices) {
       auto props = extra_device_properties(p_, spec);
@@ -484,6 +568,7 @@ class XmlBuilder {
   std::vector<std::size_t> nvme_;
   std::vector<std::size_t> usb_by_port_;  // usb.host entries without vendor:product
   int virtio_ = 0, ide_ = 0, sd_ = 0;
+  int cdrom_boot_ = 0, disk_boot_ = 0, nic_boot_ = 0;  // 0: no <boot order>
   bool scsi_controller_ = false;
 };
 

@@ -251,3 +251,62 @@ TEST(LibvirtExport, UsbRedirectionAndHostDevicesOnOneXhci) {
 
 }  // namespace
 }  // namespace mdevrun
+
+namespace mdevrun {
+namespace {
+
+TEST(LibvirtExport, AudioIsAnIch9WithTheProfilesBackend) {
+  const auto xml = [](const std::string& backend) {
+    return libvirt_domain_xml(desktop(R"({"name": "vm", "display": {"backend": "spice"},
+        "audio": {"backend": ")" + backend +
+                                      R"("}})"),
+                              {}, "/q");
+  };
+  EXPECT_THAT(xml("pa"), HasSubstr("    <sound model='ich9'>\n      <codec type='duplex'/>\n"
+                                   "      <audio id='1'/>\n    </sound>\n"
+                                   "    <audio id='1' type='pulseaudio'/>\n"));
+  for (const char* same : {"alsa", "jack", "oss", "sdl", "spice", "dbus", "none"})
+    EXPECT_THAT(xml(same), HasSubstr("<audio id='1' type='" + std::string(same) + "'/>"));
+  EXPECT_THAT(xml("wav"), HasSubstr("<audio id='1' type='file'/>"));
+  EXPECT_THAT(xml("wav"), HasSubstr("<!-- wav: mdevrun writes audio.wav"));
+  EXPECT_THAT(libvirt_domain_xml(desktop(R"({"name": "vm"})"), {}, "/q"), Not(HasSubstr("<sound")));
+}
+
+TEST(LibvirtExport, CdromIsAReadOnlyRawDiskOnMdevrunsBus) {
+  const std::string q35 = libvirt_domain_xml(desktop(R"({"name": "vm", "cdrom": "/iso/install.iso",
+        "disks": [{"file": "/d/a.raw", "interface": "ide"}]})"),
+                                             {}, "/q");
+  EXPECT_THAT(q35, HasSubstr("    <disk type='file' device='cdrom'>\n"
+                             "      <driver name='qemu' type='raw'/>\n"
+                             "      <source file='/iso/install.iso'/>\n"
+                             "      <target dev='sda' bus='sata'/>\n      <readonly/>\n"
+                             "    </disk>\n"));
+  EXPECT_THAT(q35, HasSubstr("<target dev='sdb' bus='sata'/>"));  // the ide disk after it
+  EXPECT_THAT(libvirt_domain_xml(desktop(R"({"name": "vm", "machine": {"type": "pc"},
+        "cdrom": "/iso/install.iso"})"),
+                                 {}, "/q"),
+              HasSubstr("<target dev='hda' bus='ide'/>"));
+}
+
+// mdevrun's bootindex numbering: the profile's order, "disk" one number per disk (nvme included,
+// which is on the qemu command line), the first NIC only.
+TEST(LibvirtExport, BootOrderIsMdevrunsBootindex) {
+  const std::string xml = libvirt_domain_xml(
+      desktop(R"({"name": "vm", "cdrom": "/iso/i.iso", "boot": ["disk", "cdrom", "network"],
+        "disks": [{"file": "/d/a.qcow2"}, {"file": "/d/b.raw", "interface": "nvme"}],
+        "network": [{"mode": "user"}, {"mode": "user"}]})"),
+      {}, "/q");
+  EXPECT_THAT(xml, HasSubstr("<source file='/d/a.qcow2'/>\n      <target dev='vda' "
+                             "bus='virtio'/>\n      <boot order='1'/>\n"));
+  EXPECT_THAT(xml, HasSubstr("serial=mdevrun-disk1,bootindex=2'/>"));
+  EXPECT_THAT(xml, HasSubstr("<readonly/>\n      <boot order='3'/>\n"));
+  EXPECT_THAT(xml, HasSubstr("<model type='virtio'/>\n      <boot order='4'/>\n"));
+  EXPECT_EQ(xml.find("<boot order='5'"), std::string::npos);  // the second NIC
+  EXPECT_THAT(xml, Not(HasSubstr("<boot dev")));              // libvirt refuses both kinds together
+  EXPECT_THAT(
+      libvirt_domain_xml(desktop(R"({"name": "vm", "disks": [{"file": "/d/a.qcow2"}]})"), {}, "/q"),
+      Not(HasSubstr("<boot")));
+}
+
+}  // namespace
+}  // namespace mdevrun
