@@ -456,7 +456,8 @@ class XmlBuilder {
     line(1, "</memoryBacking>");
   }
 
-  // libvirt starts (and stops) virtiofsd itself, as mdevrun does.
+  // libvirt starts (and stops) virtiofsd itself, as mdevrun does; libvirt 9.0 only as its system
+  // instance (the session one refuses <source dir> on virtiofs).
   void share(const ShareSpec& s) {
     std::vector<std::string> fs = {"<filesystem type='mount' accessmode='passthrough'>",
                                    "  <driver type='virtiofs'/>",

@@ -1,6 +1,7 @@
 // `mdevrun export PROFILE --libvirt` against the real libvirt: virt-xml-validate accepts the XML,
 // and a libvirtd started here turns it into a qemu argv (`virsh domxml-to-native qemu-argv`)
-// whose vfio device has the same driver, sysfsdev, display, ramfb and rombar as mdevrun's own.
+// whose vfio device has the same driver, sysfsdev, display, ramfb and rombar as mdevrun's own, and
+// whose desktop devices (TPM, secure flash, virtio-fs, vdagent, USB, audio, boot order) match.
 //
 // The test starts virtlogd and libvirtd itself, as user nobody (libvirt's session mode: every
 // socket, cache and state file lives in a private temp folder), on their unix sockets; both are
