@@ -45,17 +45,23 @@ class XmlBuilder {
       }
     line(1, "<memory unit='MiB'>" + std::to_string(p_.machine.memory_mib) + "</memory>");
     line(1, "<vcpu>" + std::to_string(p_.machine.cpus) + "</vcpu>");
+    memory_backing();
     os();
     line(1, "<features>");
     line(2, "<acpi/>");
+    // Secure boot's variable store is written from SMM only: libvirt refuses secure='yes' without.
+    if (p_.firmware.secure_boot) line(2, "<smm state='on'/>");
     line(1, "</features>");
     cpu();
     line(1, "<devices>");
     line(2, "<emulator>" + xml_escape(emulator_.string()) + "</emulator>");
+    boot_order();
+    cdrom();
     for (std::size_t i = 0; i < p_.disks.size(); ++i) disk(p_.disks[i], i);
-    for (const auto& n : p_.network) nic(n);
+    for (std::size_t i = 0; i < p_.network.size(); ++i) nic(p_.network[i], i);
     serial();
     graphics();
+    agent();
     // mdevrun starts qemu with -nodefaults: no emulated VGA, the vGPU is the display.
     line(2, "<video>");
     line(3, "<model type='none'/>");
@@ -63,6 +69,10 @@ class XmlBuilder {
     for (std::size_t i = 0; i < p_.mdevs.size(); ++i) hostdev(p_.mdevs[i], mdevs_[i]);
     for (std::size_t i = 0; i < p_.slices.size() && i < slices_.size(); ++i)
       pci_hostdev(p_.slices[i], slices_[i]);
+    tpm();
+    for (const auto& s : p_.shares) share(s);
+    usb();
+    audio();
     line(2, "<memballoon model='none'/>");
     line(1, "</devices>");
     qemu_extras();
@@ -81,8 +91,14 @@ class XmlBuilder {
     line(1, "<os>");
     line(2, "<type arch='x86_64'" + attr("machine", to_string(p_.machine.type)) + ">hvm</type>");
     if (p_.firmware.type == FirmwareType::uefi) {
-      line(2, "<loader readonly='yes' type='pflash'>" + xml_escape(p_.firmware.code.string()) +
-                  "</loader>");
+      // The loader is named, not chosen by libvirt's firmware='efi': the same OVMF build mdevrun
+      // runs. secure='yes' is mdevrun's cfi.pflash01 secure=on.
+      line(2, std::string("<loader readonly='yes'") +
+                  (p_.firmware.secure_boot ? " secure='yes'" : "") + " type='pflash'>" +
+                  xml_escape(p_.firmware.code.string()) + "</loader>");
+      if (p_.firmware.secure_boot && p_.firmware.vars.empty())
+        line(2, comment("libvirt keeps its own copy of the vars template (enrolled keys and boot "
+                        "entries) like mdevrun's state folder does; mdevrun's copy is not reused"));
       if (!p_.firmware.vars.empty())
         line(2, "<nvram>" + xml_escape(p_.firmware.vars.string()) + "</nvram>");
       else
@@ -143,10 +159,48 @@ class XmlBuilder {
     line(3, "<target" + attr("dev", target) + attr("bus", bus) + "/>");
     if (d.read_only) line(3, "<readonly/>");
     if (d.snapshot) line(3, "<transient/>");  // writes go to an overlay deleted on shutdown
+    if (disk_boot_) boot(disk_boot_ + static_cast<int>(index));
     line(2, "</disk>");
   }
 
-  void nic(const NetworkSpec& n) {
+  // mdevrun's bootindex per device, which is what libvirt's <boot order> becomes: the profile's
+  // order, "disk" covering every disk in turn.
+  void boot_order() {
+    int next = 1;
+    for (const BootDevice d : p_.boot) {
+      switch (d) {
+        case BootDevice::cdrom:
+          cdrom_boot_ = next++;
+          break;
+        case BootDevice::disk:
+          disk_boot_ = next;
+          next += static_cast<int>(p_.disks.size());
+          break;
+        case BootDevice::network:
+          nic_boot_ = next++;
+          break;
+      }
+    }
+  }
+
+  void boot(int order) { line(3, "<boot" + attr("order", std::to_string(order)) + "/>"); }
+
+  // mdevrun's ide-cd with no bus: on q35 the ICH9 AHCI (sata), on pc the IDE controller. First,
+  // as in mdevrun's argv, so it is the first of its bus.
+  void cdrom() {
+    if (!p_.cdrom) return;
+    const bool q35 = p_.machine.type == MachineType::q35;
+    line(2, "<disk type='file' device='cdrom'>");
+    line(3, "<driver name='qemu' type='raw'/>");
+    line(3, "<source" + attr("file", p_.cdrom->string()) + "/>");
+    line(3, "<target" + attr("dev", q35 ? disk_name("sd", sd_++) : disk_name("hd", ide_++)) +
+                attr("bus", q35 ? "sata" : "ide") + "/>");
+    line(3, "<readonly/>");
+    if (cdrom_boot_) boot(cdrom_boot_);
+    line(2, "</disk>");
+  }
+
+  void nic(const NetworkSpec& n, std::size_t index) {
     switch (n.mode) {
       case NetworkMode::user:
         line(2, "<interface type='user'>");
@@ -166,6 +220,7 @@ class XmlBuilder {
       line(3, comment("hostfwd " + fwd +
                       " is not mapped: libvirt's user (slirp) interface has no port forwarding; "
                       "use the passt backend's <portForward> or a bridge"));
+    if (nic_boot_ && index == 0) boot(nic_boot_);  // mdevrun boots from the first NIC only
     line(2, "</interface>");
   }
 
@@ -311,6 +366,131 @@ class XmlBuilder {
     line(2, "</hostdev>");
   }
 
+  // On a display exported as SPICE (spice, spice-app, and gtk, which becomes SPICE here) SPICE's
+  // own vdagent channel; on the others qemu's qemu-vdagent with the clipboard, as mdevrun runs.
+  void agent() {
+    if (!p_.display.agent) return;
+    using enum DisplayBackend;
+    const DisplayBackend b = p_.display.backend;
+    if (b == spice || b == spice_app || b == gtk) {
+      if (b == gtk)
+        line(2, comment("agent: mdevrun's gtk window talks to qemu-vdagent; as SPICE here, the "
+                        "agent is SPICE's vdagent channel"));
+      line(2, "<channel type='spicevmc'>");
+    } else {
+      line(2, "<channel type='qemu-vdagent'>");
+      line(3, "<source>");
+      line(4, "<clipboard copypaste='yes'/>");
+      line(3, "</source>");
+    }
+    line(3, "<target type='virtio' name='com.redhat.spice.0'/>");
+    line(2, "</channel>");
+  }
+
+  // mdevrun's one xHCI controller holds the redirected and the passed-through devices.
+  void usb() {
+    if (p_.usb.redirect == 0 && p_.usb.host.empty()) return;
+    line(2, "<controller type='usb' index='0' model='qemu-xhci'/>");
+    for (int i = 0; i < p_.usb.redirect; ++i) line(2, "<redirdev bus='usb' type='spicevmc'/>");
+    for (std::size_t i = 0; i < p_.usb.host.size(); ++i) {
+      const UsbHostSpec& h = p_.usb.host[i];
+      if (!h.vendor_id) {
+        usb_by_port_.push_back(i);
+        continue;
+      }
+      line(2, "<hostdev mode='subsystem' type='usb'>");
+      line(3, "<source>");
+      line(4, "<vendor" + attr("id", "0x" + *h.vendor_id) + "/>");
+      line(4, "<product" + attr("id", "0x" + *h.product_id) + "/>");
+      line(3, "</source>");
+      line(2, "</hostdev>");
+    }
+  }
+
+  // mdevrun's ich9-intel-hda with an hda-duplex codec on the profile's backend.
+  void audio() {
+    if (!p_.audio) return;
+    line(2, "<sound model='ich9'>");
+    line(3, "<codec type='duplex'/>");
+    line(3, "<audio id='1'/>");
+    line(2, "</sound>");
+    if (p_.audio->backend == AudioBackend::wav)
+      line(2, comment("wav: mdevrun writes audio.wav into the VM's runtime folder; set path= to a "
+                      "file libvirt's qemu may write, or qemu writes qemu.wav into its working "
+                      "folder"));
+    line(2, "<audio id='1'" + attr("type", audio_type(p_.audio->backend)) + "/>");
+  }
+
+  // libvirt's names for qemu's -audiodev drivers (libvirt 9.0's schema).
+  static const char* audio_type(AudioBackend b) {
+    switch (b) {
+      case AudioBackend::pa:
+        return "pulseaudio";
+      case AudioBackend::alsa:
+        return "alsa";
+      case AudioBackend::jack:
+        return "jack";
+      case AudioBackend::oss:
+        return "oss";
+      case AudioBackend::sdl:
+        return "sdl";
+      case AudioBackend::spice:
+        return "spice";
+      case AudioBackend::dbus:
+        return "dbus";
+      case AudioBackend::wav:
+        return "file";
+      case AudioBackend::none:
+        return "none";
+    }
+    return "none";  // not reached: -Wswitch makes every backend a case above
+  }
+
+  // virtiofsd maps the guest's RAM: it must be shared memory. mdevrun puts a NUMA node on its
+  // memfd backend; libvirt 9.0 makes the memfd the machine's RAM itself.
+  void memory_backing() {
+    if (p_.shares.empty()) return;
+    line(1, "<memoryBacking>");
+    line(2, "<source type='memfd'/>");
+    line(2, "<access mode='shared'/>");
+    line(1, "</memoryBacking>");
+  }
+
+  // libvirt starts (and stops) virtiofsd itself, as mdevrun does; libvirt 9.0 only as its system
+  // instance (the session one refuses <source dir> on virtiofs).
+  void share(const ShareSpec& s) {
+    std::vector<std::string> fs = {"<filesystem type='mount' accessmode='passthrough'>",
+                                   "  <driver type='virtiofs'/>",
+                                   "  <source" + attr("dir", s.source.string()) + "/>",
+                                   "  <target" + attr("dir", s.tag) + "/>", "</filesystem>"};
+    if (!s.read_only) {
+      for (const auto& l : fs) line(2, l);
+      return;
+    }
+    // Shared writable it would give the guest more than the profile does: left out, with the way
+    // to share it read-only that libvirt 9.0 does accept.
+    std::string element;
+    for (const auto& l : fs)
+      element += l.starts_with("  <source") ? "<source dir='RO-DIR'/>"
+                                            : l.substr(l.find_first_not_of(' '));
+    line(2, comment("share " + s.tag + " (" + s.source.string() +
+                    ") is read-only and libvirt 9.0 refuses <readonly/> on virtiofs (\"virtiofs "
+                    "does not yet support read-only mode\"), so it is not exported: to share it "
+                    "read-only, mount -o bind,ro " +
+                    s.source.string() + " RO-DIR and add " + element));
+  }
+
+  // libvirt starts swtpm itself, as mdevrun does, and keeps the TPM's state per domain.
+  void tpm() {
+    if (!p_.tpm) return;
+    line(2, comment("libvirt keeps the TPM state (swtpm) per domain; mdevrun's state folder is "
+                    "not reused"));
+    line(2, std::string("<tpm model='") + (p_.tpm->model == TpmModel::crb ? "tpm-crb" : "tpm-tis") +
+                "'>");
+    line(3, "<backend type='emulator' version='2.0'/>");
+    line(2, "</tpm>");
+  }
+
   void qemu_extras() {
     std::vector<std::string> args;
     for (std::size_t index : nvme_) {
@@ -322,7 +502,10 @@ class XmlBuilder {
       if (d.snapshot) opt += ",snapshot=on";
       args.insert(args.end(), {"-drive", opt});
       const std::string dev = "mdevrun-disk" + std::to_string(index);
-      args.insert(args.end(), {"-device", "nvme,id=" + dev + ",drive=" + drive + ",serial=" + dev});
+      std::string device = "nvme,id=" + dev + ",drive=" + drive + ",serial=" + dev;
+      if (disk_boot_)
+        device += ",bootindex=" + std::to_string(disk_boot_ + static_cast<int>(index));
+      args.insert(args.end(), {"-device", device});
     }
     for (const auto& spec : p_.devices) {
       auto props = extra_device_properties(p_, spec);
@@ -332,13 +515,28 @@ class XmlBuilder {
                   props.end());
       args.insert(args.end(), {"-device", device_option(props)});
     }
+    for (std::size_t index : usb_by_port_) {
+      const UsbHostSpec& h = p_.usb.host[index];
+      // "usb" is the name libvirt gives the controller of index 0.
+      args.insert(args.end(), {"-device", "usb-host,id=mdevrun-usbhost" + std::to_string(index) +
+                                              ",bus=usb.0,hostbus=" + std::to_string(*h.bus) +
+                                              ",hostport=" + escape_option_value(*h.port)});
+    }
     args.insert(args.end(), p_.qemu.args.begin(), p_.qemu.args.end());
     const bool overrides = std::any_of(p_.mdevs.begin(), p_.mdevs.end(), [](const auto& m) {
       return m.x_igd_opregion || m.rombar.has_value();
     });
     if (!args.empty()) {
       line(1, comment("what libvirt has no element for (nvme disks, the profile's extra devices, "
-                      "qemu.args), passed to qemu verbatim"));
+                      "USB devices by port, qemu.args), passed to qemu verbatim"));
+      if (!usb_by_port_.empty())
+        line(1, comment("USB devices by port: libvirt 9.0 picks a host USB device by vendor and "
+                        "product or by bus and device number (which changes on every replug), "
+                        "never by port. It lets qemu open only its own <hostdev>s' device nodes "
+                        "(private /dev, device cgroup): for these, allow /dev/bus/usb in "
+                        "qemu.conf (namespaces, cgroup_device_acl) and give libvirt's qemu user "
+                        "access; or use <hostdev type='usb'> with <address bus= device=> from "
+                        "lsusb"));
       line(1, "<qemu:commandline>");
       for (const auto& a : args) line(2, "<qemu:arg" + attr("value", a) + "/>");
       line(1, "</qemu:commandline>");
@@ -369,7 +567,9 @@ class XmlBuilder {
   const std::filesystem::path& emulator_;
   std::string out_;
   std::vector<std::size_t> nvme_;
+  std::vector<std::size_t> usb_by_port_;  // usb.host entries without vendor:product
   int virtio_ = 0, ide_ = 0, sd_ = 0;
+  int cdrom_boot_ = 0, disk_boot_ = 0, nic_boot_ = 0;  // 0: no <boot order>
   bool scsi_controller_ = false;
 };
 

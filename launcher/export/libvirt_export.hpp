@@ -7,8 +7,15 @@
 // display, ramfb and a user alias (rombar and x-igd-opregion via <qemu:override>); display ->
 // <graphics> (libvirt has no gtk: gtk and spice-app become spice with no listener, GL as <gl
 // enable='yes'/>, as the seed does), <video model='none'/> (mdevrun adds no VGA); disks, NICs,
-// firmware, kernel, serial. What libvirt cannot say natively (nvme disks, extra devices, qemu.args)
-// goes to <qemu:commandline>/<qemu:override>; hostfwd is a comment.
+// firmware, kernel, serial. The desktop keys: firmware.secure_boot -> <loader secure='yes'> +
+// <smm state='on'/>; tpm -> <tpm model='tpm-crb|tpm-tis'> on an emulator (swtpm) backend; shares ->
+// virtiofs <filesystem>s on <memoryBacking> memfd/shared; display.agent -> a spicevmc channel on
+// displays exported as SPICE, a qemu-vdagent one elsewhere; usb -> a qemu-xhci <controller>,
+// <redirdev type='spicevmc'>s, <hostdev type='usb'> by vendor/product; audio -> <sound
+// model='ich9'> with a duplex codec + <audio>; cdrom -> a read-only cdrom <disk>; boot -> <boot
+// order> on the devices, numbered as mdevrun's bootindex. What libvirt cannot say natively (nvme
+// disks, extra devices, USB devices by port, qemu.args) goes to <qemu:commandline>/<qemu:override>;
+// hostfwd and read-only shares (libvirt 9.0 refuses read-only virtiofs) are comments.
 
 #include <filesystem>
 #include <string>

@@ -142,3 +142,171 @@ TEST(LibvirtExport, PciSlicesArePciHostdevs) {
 
 }  // namespace
 }  // namespace mdevrun
+
+namespace mdevrun {
+namespace {
+
+Profile desktop(const std::string& json) {
+  return profile_from_document(parse_profile_document(json, "vm.json", "/p"));
+}
+
+TEST(LibvirtExport, SecureBootIsASecureLoaderWithSmm) {
+  const std::string xml =
+      libvirt_domain_xml(desktop(R"({"name": "vm", "firmware": {"secure-boot": true}})"), {}, "/q");
+  EXPECT_THAT(xml, HasSubstr("<loader readonly='yes' secure='yes' type='pflash'>"
+                             "/usr/share/OVMF/OVMF_CODE_4M.ms.fd</loader>"));
+  EXPECT_THAT(xml, HasSubstr("<nvram template='/usr/share/OVMF/OVMF_VARS_4M.ms.fd'/>"));
+  EXPECT_THAT(xml, HasSubstr("<features>\n    <acpi/>\n    <smm state='on'/>\n  </features>"));
+  const std::string plain =
+      libvirt_domain_xml(desktop(R"({"name": "vm", "firmware": {"type": "uefi"}})"), {}, "/q");
+  EXPECT_THAT(plain, HasSubstr("<loader readonly='yes' type='pflash'>"));
+  EXPECT_THAT(plain, Not(HasSubstr("smm")));
+}
+
+TEST(LibvirtExport, TpmIsAnEmulatedTpm2) {
+  EXPECT_THAT(libvirt_domain_xml(desktop(R"({"name": "vm", "tpm": true})"), {}, "/q"),
+              HasSubstr("<tpm model='tpm-crb'>\n      <backend type='emulator' version='2.0'/>\n"
+                        "    </tpm>"));
+  EXPECT_THAT(libvirt_domain_xml(
+                  desktop(R"({"name": "vm", "machine": {"type": "pc"}, "tpm": true})"), {}, "/q"),
+              HasSubstr("<tpm model='tpm-tis'>"));
+  EXPECT_THAT(libvirt_domain_xml(desktop(R"({"name": "vm"})"), {}, "/q"), Not(HasSubstr("<tpm")));
+}
+
+}  // namespace
+}  // namespace mdevrun
+
+namespace mdevrun {
+namespace {
+
+TEST(LibvirtExport, SharesAreVirtiofsOnSharedMemory) {
+  const std::string xml = libvirt_domain_xml(desktop(R"({"name": "vm", "shares": [
+      {"source": "/srv/work", "tag": "work"},
+      {"source": "/srv/ref", "tag": "ref", "read-only": true}]})"),
+                                             {}, "/q");
+  EXPECT_THAT(xml, HasSubstr("<vcpu>2</vcpu>\n  <memoryBacking>\n    <source type='memfd'/>\n"
+                             "    <access mode='shared'/>\n  </memoryBacking>"));
+  EXPECT_THAT(xml, HasSubstr("    <filesystem type='mount' accessmode='passthrough'>\n"
+                             "      <driver type='virtiofs'/>\n      <source dir='/srv/work'/>\n"
+                             "      <target dir='work'/>\n    </filesystem>"));
+  // Not shared writable: a comment says why and how to share it read-only.
+  EXPECT_THAT(xml, Not(HasSubstr("<source dir='/srv/ref'/>")));
+  EXPECT_THAT(xml, Not(HasSubstr("  <readonly/>\n")));
+  EXPECT_THAT(xml, HasSubstr("<!-- share ref (/srv/ref) is read-only and libvirt 9.0 refuses "
+                             "<readonly/> on virtiofs"));
+  EXPECT_THAT(xml, HasSubstr("mount -o bind,ro /srv/ref RO-DIR and add <filesystem "
+                             "type='mount' accessmode='passthrough'><driver type='virtiofs'/>"
+                             "<source dir='RO-DIR'/><target dir='ref'/></filesystem> -->"));
+  EXPECT_THAT(libvirt_domain_xml(desktop(R"({"name": "vm"})"), {}, "/q"),
+              Not(HasSubstr("memoryBacking")));
+}
+
+}  // namespace
+}  // namespace mdevrun
+
+namespace mdevrun {
+namespace {
+
+TEST(LibvirtExport, AgentIsSpiceVdagentOnSpiceAndQemuVdagentElsewhere) {
+  const std::string spice = R"({"name": "vm", "display": {"backend": "spice", "agent": true}})";
+  EXPECT_THAT(libvirt_domain_xml(desktop(spice), {}, "/q"),
+              HasSubstr("    <channel type='spicevmc'>\n      <target type='virtio' "
+                        "name='com.redhat.spice.0'/>\n    </channel>"));
+  // gtk is SPICE in libvirt: SPICE's agent, and a comment says so.
+  const std::string gtk = libvirt_domain_xml(
+      desktop(R"({"name": "vm", "display": {"backend": "gtk", "agent": true}})"), {}, "/q");
+  EXPECT_THAT(gtk, HasSubstr("<channel type='spicevmc'>"));
+  EXPECT_THAT(gtk, HasSubstr("<!-- agent: mdevrun's gtk window talks to qemu-vdagent"));
+  EXPECT_THAT(
+      libvirt_domain_xml(desktop(R"({"name": "vm", "display": {"backend": "vnc", "agent": true}})"),
+                         {}, "/q"),
+      HasSubstr("    <channel type='qemu-vdagent'>\n      <source>\n        <clipboard "
+                "copypaste='yes'/>\n      </source>\n      <target type='virtio' "
+                "name='com.redhat.spice.0'/>\n    </channel>"));
+  EXPECT_THAT(
+      libvirt_domain_xml(desktop(R"({"name": "vm", "display": {"backend": "spice"}})"), {}, "/q"),
+      Not(HasSubstr("<channel")));
+}
+
+TEST(LibvirtExport, UsbRedirectionAndHostDevicesOnOneXhci) {
+  const std::string xml = libvirt_domain_xml(desktop(R"({"name": "vm",
+      "display": {"backend": "spice"},
+      "usb": {"redirect": 2, "host": [{"vendor-product": "046d:c52b"}, {"bus": 3, "port": "2.1"}]}})"),
+                                             {}, "/q");
+  EXPECT_THAT(xml, HasSubstr("    <controller type='usb' index='0' model='qemu-xhci'/>\n"
+                             "    <redirdev bus='usb' type='spicevmc'/>\n"
+                             "    <redirdev bus='usb' type='spicevmc'/>\n"
+                             "    <hostdev mode='subsystem' type='usb'>\n      <source>\n"
+                             "        <vendor id='0x046d'/>\n        <product id='0xc52b'/>\n"
+                             "      </source>\n    </hostdev>\n"));
+  // By port: no libvirt element, so the same usb-host as mdevrun's, on libvirt's controller.
+  EXPECT_THAT(xml, HasSubstr("<!-- USB devices by port: libvirt 9.0 picks a host USB device by "
+                             "vendor and product or by bus and device number"));
+  EXPECT_THAT(xml, HasSubstr("<qemu:arg value='-device'/>\n    <qemu:arg "
+                             "value='usb-host,id=mdevrun-usbhost1,bus=usb.0,hostbus=3,"
+                             "hostport=2.1'/>"));
+  EXPECT_THAT(libvirt_domain_xml(desktop(R"({"name": "vm"})"), {}, "/q"),
+              Not(HasSubstr("<controller type='usb'")));
+}
+
+}  // namespace
+}  // namespace mdevrun
+
+namespace mdevrun {
+namespace {
+
+TEST(LibvirtExport, AudioIsAnIch9WithTheProfilesBackend) {
+  const auto xml = [](const std::string& backend) {
+    return libvirt_domain_xml(desktop(R"({"name": "vm", "display": {"backend": "spice"},
+        "audio": {"backend": ")" + backend +
+                                      R"("}})"),
+                              {}, "/q");
+  };
+  EXPECT_THAT(xml("pa"), HasSubstr("    <sound model='ich9'>\n      <codec type='duplex'/>\n"
+                                   "      <audio id='1'/>\n    </sound>\n"
+                                   "    <audio id='1' type='pulseaudio'/>\n"));
+  for (const char* same : {"alsa", "jack", "oss", "sdl", "spice", "dbus", "none"})
+    EXPECT_THAT(xml(same), HasSubstr("<audio id='1' type='" + std::string(same) + "'/>"));
+  EXPECT_THAT(xml("wav"), HasSubstr("<audio id='1' type='file'/>"));
+  EXPECT_THAT(xml("wav"), HasSubstr("<!-- wav: mdevrun writes audio.wav"));
+  EXPECT_THAT(libvirt_domain_xml(desktop(R"({"name": "vm"})"), {}, "/q"), Not(HasSubstr("<sound")));
+}
+
+TEST(LibvirtExport, CdromIsAReadOnlyRawDiskOnMdevrunsBus) {
+  const std::string q35 = libvirt_domain_xml(desktop(R"({"name": "vm", "cdrom": "/iso/install.iso",
+        "disks": [{"file": "/d/a.raw", "interface": "ide"}]})"),
+                                             {}, "/q");
+  EXPECT_THAT(q35, HasSubstr("    <disk type='file' device='cdrom'>\n"
+                             "      <driver name='qemu' type='raw'/>\n"
+                             "      <source file='/iso/install.iso'/>\n"
+                             "      <target dev='sda' bus='sata'/>\n      <readonly/>\n"
+                             "    </disk>\n"));
+  EXPECT_THAT(q35, HasSubstr("<target dev='sdb' bus='sata'/>"));  // the ide disk after it
+  EXPECT_THAT(libvirt_domain_xml(desktop(R"({"name": "vm", "machine": {"type": "pc"},
+        "cdrom": "/iso/install.iso"})"),
+                                 {}, "/q"),
+              HasSubstr("<target dev='hda' bus='ide'/>"));
+}
+
+// mdevrun's bootindex numbering: the profile's order, "disk" one number per disk (nvme included,
+// which is on the qemu command line), the first NIC only.
+TEST(LibvirtExport, BootOrderIsMdevrunsBootindex) {
+  const std::string xml = libvirt_domain_xml(
+      desktop(R"({"name": "vm", "cdrom": "/iso/i.iso", "boot": ["disk", "cdrom", "network"],
+        "disks": [{"file": "/d/a.qcow2"}, {"file": "/d/b.raw", "interface": "nvme"}],
+        "network": [{"mode": "user"}, {"mode": "user"}]})"),
+      {}, "/q");
+  EXPECT_THAT(xml, HasSubstr("<source file='/d/a.qcow2'/>\n      <target dev='vda' "
+                             "bus='virtio'/>\n      <boot order='1'/>\n"));
+  EXPECT_THAT(xml, HasSubstr("serial=mdevrun-disk1,bootindex=2'/>"));
+  EXPECT_THAT(xml, HasSubstr("<readonly/>\n      <boot order='3'/>\n"));
+  EXPECT_THAT(xml, HasSubstr("<model type='virtio'/>\n      <boot order='4'/>\n"));
+  EXPECT_EQ(xml.find("<boot order='5'"), std::string::npos);  // the second NIC
+  EXPECT_THAT(xml, Not(HasSubstr("<boot dev")));              // libvirt refuses both kinds together
+  EXPECT_THAT(
+      libvirt_domain_xml(desktop(R"({"name": "vm", "disks": [{"file": "/d/a.qcow2"}]})"), {}, "/q"),
+      Not(HasSubstr("<boot")));
+}
+
+}  // namespace
+}  // namespace mdevrun
