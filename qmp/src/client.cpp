@@ -83,7 +83,7 @@ class client_impl : public std::enable_shared_from_this<client_impl> {
         socket_(executor_),
         connect_timer_(executor_),
         deadline_timer_(executor_),
-        session_(cfg_.max_message_size, cfg_.transcript) {}
+        session_(cfg_.max_message_size, cfg_.transcript, cfg_.ids_on_the_wire) {}
 
   enum class phase { idle, connecting, connected, closed };
 

@@ -43,8 +43,10 @@ std::optional<greeting> parse_greeting(const json& qmp) {
 
 }  // namespace
 
-session::session(std::size_t max_message_size, transcript_sink transcript)
-    : max_message_size_(max_message_size), transcript_(std::move(transcript)) {}
+session::session(std::size_t max_message_size, transcript_sink transcript, bool ids_on_the_wire)
+    : max_message_size_(max_message_size),
+      transcript_(std::move(transcript)),
+      ids_on_the_wire_(ids_on_the_wire) {}
 
 void session::note(std::string_view text) {
   if (transcript_) transcript_(direction::note, text);
@@ -188,15 +190,27 @@ void session::handle_reply(json&& msg) {
     r.value = std::move(msg["return"]);
   }
   auto id_member = msg.find("id");
-  if (id_member == msg.end()) {
+  bool numeric = false;
+  call_id id = 0;
+  if (id_member != msg.end()) {
+    numeric = id_member->is_number_unsigned();
+    id = numeric ? id_member->get<call_id>() : 0;
+    if (numeric) std::erase(in_order_, id);
+  } else if (ids_on_the_wire_) {
     // qemu sends an error without id when it could not parse a command: nothing tells which call
     // it belongs to, so (like qemu.qmp and libvirt) the session ends rather than guess.
     fail(error::protocol_error, r.error ? "error reply without id: " + r.error->to_string()
                                         : "reply without id: " + detail::excerpt(dump(msg)));
     return;
+  } else if (in_order_.empty()) {
+    fail(error::protocol_error, "reply with no command outstanding: " + detail::excerpt(dump(msg)));
+    return;
+  } else {
+    // By order: qemu answers one monitor's commands in the order they came.
+    numeric = true;
+    id = in_order_.front();
+    in_order_.pop_front();
   }
-  const bool numeric = id_member->is_number_unsigned();
-  const call_id id = numeric ? id_member->get<call_id>() : 0;
   if (state_ == state::negotiating) {
     if (numeric && id == capabilities_id_) {
       if (r.error) {
@@ -212,14 +226,17 @@ void session::handle_reply(json&& msg) {
     outputs_.push_back(reply_received{id, std::move(r)});
     return;
   }
-  note("dropped reply with id " + detail::excerpt(dump(*id_member)) +
+  note("dropped reply " +
+       (id_member != msg.end() ? "with id " + detail::excerpt(dump(*id_member))
+                               : "to call " + std::to_string(id)) +
        ": no such call pending (unknown, cancelled or timed out)");
 }
 
 void session::queue_command(call_id id, std::string_view command, const json& args) {
   json msg = {{"execute", command}};
   if (!args.is_null()) msg["arguments"] = args;
-  msg["id"] = id;
+  if (ids_on_the_wire_) msg["id"] = id;
+  in_order_.push_back(id);
   const std::size_t start = write_buffer_.size();
   write_buffer_ += dump(msg);
   if (transcript_) transcript_(direction::out, std::string_view(write_buffer_).substr(start));

@@ -26,6 +26,9 @@ class FaultTest : public ::testing::Test {
     c.connect_timeout = timeout;
     c.command_timeout = timeout;
     c.transcript = transcript_.sink();
+    // These scripts answer by id, out of order and with wrong ids on purpose: the id path. The
+    // default (by order) is covered by session_test's SessionByOrder and the real-qemu tests.
+    c.ids_on_the_wire = true;
     return c;
   }
   test::transcript_recorder transcript_;

@@ -169,6 +169,7 @@ TEST_F(QemuTest, PipelinedCommandsAllComeBack) {
   ASSERT_TRUE(test::run_until(ioc, [&] { return ok == 100; }));
 }
 
+// By default commands go without ids and real qemu's replies are matched by order.
 TEST_F(QemuTest, TranscriptRecordsEveryMessage) {
   test::qemu_instance qemu;
   test::transcript_recorder t;
@@ -180,14 +181,55 @@ TEST_F(QemuTest, TranscriptRecordsEveryMessage) {
   ASSERT_EQ(t.lines.size(), 5u);
   EXPECT_EQ(t.lines[0].first, direction::in);
   EXPECT_EQ(t.lines[0].second.rfind("{\"QMP\": ", 0), 0u);
-  EXPECT_EQ(t.lines[1], std::make_pair(direction::out,
-                                       std::string(R"({"execute":"qmp_capabilities","id":1})")));
-  EXPECT_EQ(t.lines[2], std::make_pair(direction::in, std::string(R"({"return": {}, "id": 1})")));
+  EXPECT_EQ(t.lines[1],
+            std::make_pair(direction::out, std::string(R"({"execute":"qmp_capabilities"})")));
+  EXPECT_EQ(t.lines[2], std::make_pair(direction::in, std::string(R"({"return": {}})")));
+  EXPECT_EQ(t.lines[3],
+            std::make_pair(direction::out, std::string(R"({"execute":"query-status"})")));
+  EXPECT_EQ(t.lines[4].second,
+            R"({"return": {"status": "prelaunch", "singlestep": false, "running": false}})");
+}
+
+// With ids on the wire qemu echoes them, and the replies are matched by id.
+TEST_F(QemuTest, IdsOnTheWireAreEchoedAndMatched) {
+  test::qemu_instance qemu;
+  test::transcript_recorder t;
+  config c = cfg();
+  c.transcript = t.sink();
+  c.ids_on_the_wire = true;
+  blocking_client bc(c);
+  bc.connect(qemu.qmp_path());
+  EXPECT_TRUE(bc.execute("query-status").ok());
+  EXPECT_FALSE(bc.execute("no-such-command").ok());
+  EXPECT_TRUE(bc.execute("query-status").ok());
+  ASSERT_EQ(t.lines.size(), 9u);
   EXPECT_EQ(t.lines[3],
             std::make_pair(direction::out, std::string(R"({"execute":"query-status","id":2})")));
   EXPECT_EQ(
       t.lines[4].second,
       R"({"return": {"status": "prelaunch", "singlestep": false, "running": false}, "id": 2})");
+}
+
+// By order, a refused command's error (which then has no id) is that call's reply, and the next
+// call gets the next reply.
+TEST_F(QemuTest, ByOrderAnErrorIsTheReplyOfItsOwnCall) {
+  test::qemu_instance qemu;
+  blocking_client bc(cfg());
+  bc.connect(qemu.qmp_path());
+  auto& c = bc.async_client();
+  std::vector<reply> got(3);
+  int sent = 0, completed = 0;
+  for (const char* command : {"query-status", "no-such-command", "query-name"})
+    c.async_execute(command, nullptr, [&, i = sent++](error_code ec, reply r) {
+      EXPECT_FALSE(ec) << ec.message();
+      got[static_cast<std::size_t>(i)] = std::move(r);
+      ++completed;
+    });
+  bc.run_until([&] { return completed == 3; });
+  EXPECT_EQ(got[0].value["status"], "prelaunch");
+  ASSERT_TRUE(got[1].error);
+  EXPECT_EQ(got[1].error->cls, "CommandNotFound");
+  EXPECT_TRUE(got[2].value.is_object()) << got[2].value.dump();
 }
 
 }  // namespace

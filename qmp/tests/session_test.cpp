@@ -22,10 +22,15 @@ struct transcript_line {
 
 class SessionTest : public ::testing::Test {
  protected:
+  // These tests put ids on the wire (config::ids_on_the_wire): matching by id, and what a reply
+  // without one means then. SessionByOrder below covers the default.
   SessionTest()
-      : session_(1024 * 1024, [this](direction d, std::string_view line) {
-          transcript_.push_back({d, std::string(line)});
-        }) {}
+      : session_(
+            1024 * 1024,
+            [this](direction d, std::string_view line) {
+              transcript_.push_back({d, std::string(line)});
+            },
+            /*ids_on_the_wire=*/true) {}
 
   /// Greeting + capabilities reply: the session is ready, the outputs are drained.
   void negotiate() {
@@ -322,6 +327,102 @@ TEST_F(SessionTest, TranscriptIsDeterministic) {
                       "<- {\"return\": {}, \"id\": 1}\n"
                       "-> {\"execute\":\"stop\",\"id\":2}\n"
                       "<- {\"return\": {}, \"id\": 2}\n");
+}
+
+// The default: commands without ids, replies matched by order (QEMU answers in order and is
+// slower to answer a command that carries an id).
+class SessionByOrder : public ::testing::Test {
+ protected:
+  std::vector<session::output> drain() {
+    std::vector<session::output> out;
+    while (auto o = s_.next_output()) out.push_back(std::move(*o));
+    return out;
+  }
+  void negotiate() {
+    s_.feed(kGreeting);
+    ASSERT_EQ(s_.take_output_bytes(), "{\"execute\":\"qmp_capabilities\"}\n");
+    s_.feed("{\"return\": {}}\r\n");
+    ASSERT_EQ(s_.current_state(), session::state::ready);
+    drain();
+  }
+  session s_;
+};
+
+TEST_F(SessionByOrder, CommandsGoWithoutIdsAndRepliesAreMatchedInOrder) {
+  negotiate();
+  const call_id a = s_.send("query-status");
+  const call_id b = s_.send("qom-list", {{"path", "/"}});
+  EXPECT_EQ(s_.take_output_bytes(),
+            "{\"execute\":\"query-status\"}\n{\"arguments\":{\"path\":\"/\"},\"execute\":"
+            "\"qom-list\"}\n");
+  s_.feed("{\"return\": {\"status\": \"running\"}}\n{\"event\": \"STOP\"}\n{\"return\": []}\n");
+  const auto out = drain();
+  ASSERT_EQ(out.size(), 3u);
+  const auto& first = std::get<session::reply_received>(out[0]);
+  EXPECT_EQ(first.id, a);
+  EXPECT_EQ(first.reply.value["status"], "running");
+  EXPECT_EQ(std::get<session::event_received>(out[1]).event.name, "STOP");
+  const auto& second = std::get<session::reply_received>(out[2]);
+  EXPECT_EQ(second.id, b);
+  EXPECT_TRUE(second.reply.value.is_array());
+  EXPECT_EQ(s_.pending_count(), 0u);
+}
+
+TEST_F(SessionByOrder, AnAbandonedCallsReplyIsDroppedAndTheNextGoesToTheNextCall) {
+  negotiate();
+  const call_id a = s_.send("stop");
+  const call_id b = s_.send("cont");
+  EXPECT_TRUE(s_.abandon(a));
+  s_.feed("{\"return\": {}}\n{\"return\": {\"b\": 1}}\n");
+  const auto out = drain();
+  ASSERT_EQ(out.size(), 1u);
+  const auto& r = std::get<session::reply_received>(out[0]);
+  EXPECT_EQ(r.id, b);
+  EXPECT_EQ(r.reply.value["b"], 1);
+}
+
+TEST_F(SessionByOrder, AnErrorWithoutIdIsTheReplyToTheCallItAnswers) {
+  negotiate();
+  const call_id a = s_.send("device_del", {{"id", "nope"}});
+  s_.feed(R"({"error": {"class": "DeviceNotFound", "desc": "Device 'nope' not found"}})"
+          "\n");
+  const auto out = drain();
+  ASSERT_EQ(out.size(), 1u);
+  const auto& r = std::get<session::reply_received>(out[0]);
+  EXPECT_EQ(r.id, a);
+  ASSERT_TRUE(r.reply.error);
+  EXPECT_EQ(r.reply.error->cls, "DeviceNotFound");
+  EXPECT_EQ(s_.current_state(), session::state::ready);
+}
+
+TEST_F(SessionByOrder, AReplyWithNoCommandOutstandingIsAProtocolError) {
+  negotiate();
+  s_.feed("{\"return\": {}}\n");
+  const auto out = drain();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(std::get<session::failed>(out[0]).code, error::protocol_error);
+}
+
+TEST_F(SessionByOrder, CommandsSentBeforeTheGreetingFollowTheCapabilitiesInOrder) {
+  const call_id a = s_.send("query-status");
+  s_.feed(kGreeting);
+  EXPECT_EQ(s_.take_output_bytes(),
+            "{\"execute\":\"qmp_capabilities\"}\n{\"execute\":\"query-status\"}\n");
+  s_.feed("{\"return\": {}}\n{\"return\": {\"status\": \"paused\"}}\n");
+  const auto out = drain();
+  ASSERT_EQ(out.size(), 3u);
+  EXPECT_TRUE(std::holds_alternative<session::greeting_received>(out[0]));
+  EXPECT_TRUE(std::holds_alternative<session::ready_reached>(out[1]));
+  EXPECT_EQ(std::get<session::reply_received>(out[2]).id, a);
+}
+
+TEST_F(SessionByOrder, ARefusedCapabilitiesNegotiationFailsTheSession) {
+  s_.feed(kGreeting);
+  s_.feed(R"({"error": {"class": "CommandNotFound", "desc": "no"}})"
+          "\n");
+  const auto out = drain();
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(std::get<session::failed>(out[1]).code, error::negotiation_failed);
 }
 
 }  // namespace

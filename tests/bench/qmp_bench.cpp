@@ -104,6 +104,15 @@ void BM_query_status_posix(benchmark::State& state) {
 }
 BENCHMARK(BM_query_status_posix)->UseRealTime()->Unit(benchmark::kMicrosecond);
 
+// The same client and command with an "id": what qemu itself costs for one (the library sends
+// none since it matches replies by order; qmp/BENCHMARKS.md, run D).
+void BM_query_status_posix_with_id(benchmark::State& state) {
+  auto& c = posix();
+  for (auto _ : state)
+    benchmark::DoNotOptimize(c.command("{\"execute\":\"query-status\",\"id\":1}\n"));
+}
+BENCHMARK(BM_query_status_posix_with_id)->UseRealTime()->Unit(benchmark::kMicrosecond);
+
 void BM_query_status_library(benchmark::State& state) {
   auto& c = library();
   for (auto _ : state) {

@@ -47,16 +47,15 @@ TEST(CliQmp, PrintsTheReplyAndSendsTheArguments) {
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(r.out, "{\n  \"status\": \"running\"\n}\n");
   EXPECT_EQ(server.finish(), "");
-  EXPECT_EQ(seen, json::parse(R"({"execute": "qom-list", "arguments": {"path": "/"}, "id": 2})"));
+  // No "id": replies are matched by order (qemu answers a command with an id later).
+  EXPECT_EQ(seen, json::parse(R"({"execute": "qom-list", "arguments": {"path": "/"}})"));
 }
 
 TEST(CliQmp, QemuErrorReplyPrintsClassAndDescription) {
   fault_server server([](fault_connection& c) {
     c.handshake();
     auto cmd = c.read_message();
-    c.send(json{{"error", {{"class", "DeviceNotFound"}, {"desc", "Device 'x' not found"}}},
-                {"id", cmd["id"]}}
-               .dump() +
+    c.send(json{{"error", {{"class", "DeviceNotFound"}, {"desc", "Device 'x' not found"}}}}.dump() +
            "\n");
     c.wait_closed();
   });
@@ -113,10 +112,10 @@ TEST(CliQmp, DebugPrintsTheTranscriptOnStderr) {
   auto r = run_cli({"qmp", "--debug", "--socket", server.path(), "stop"});
   EXPECT_EQ(r.code, 0);
   // The command goes out right behind qmp_capabilities, before its reply (one round trip).
-  const auto caps = r.err.find("-> {\"execute\":\"qmp_capabilities\",\"id\":1}\n");
-  const auto stop = r.err.find("-> {\"execute\":\"stop\",\"id\":2}\n");
-  const auto caps_reply = r.err.find("<- {\"id\":1,\"return\":{}}\n");
-  const auto stop_reply = r.err.find("<- {\"id\":2,\"return\":{}}\n");
+  const auto caps = r.err.find("-> {\"execute\":\"qmp_capabilities\"}\n");
+  const auto stop = r.err.find("-> {\"execute\":\"stop\"}\n");
+  const auto caps_reply = r.err.find("<- {\"return\":{}}\n");
+  const auto stop_reply = r.err.find("<- {\"return\":{}}\n", caps_reply + 1);
   ASSERT_NE(stop_reply, std::string::npos) << r.err;
   EXPECT_LT(caps, stop) << r.err;
   EXPECT_LT(stop, caps_reply) << r.err;

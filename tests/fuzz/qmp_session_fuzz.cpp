@@ -26,8 +26,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::size_t chunk = data[0] == 0 ? size : data[0];
   std::string_view input(reinterpret_cast<const char*>(data) + 1, size - 1);
   std::size_t transcript_bytes = 0;
-  qmp::session s(4096,
-                 [&](qmp::direction, std::string_view line) { transcript_bytes += line.size(); });
+  // Its lowest bit also picks the matching: by order (the default) or by ids on the wire.
+  qmp::session s(
+      4096, [&](qmp::direction, std::string_view line) { transcript_bytes += line.size(); },
+      /*ids_on_the_wire=*/(data[0] & 1) != 0);
   std::unordered_set<qmp::call_id> pending;
   bool failed = false;
 

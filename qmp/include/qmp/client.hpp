@@ -65,7 +65,8 @@ class client {
   void async_connect(std::string path, connect_handler handler);
   void async_connect(std::string path, std::chrono::milliseconds timeout, connect_handler handler);
 
-  /// Sends one command; any number may be in flight, replies are matched by id. A command sent
+  /// Sends one command; any number may be in flight, replies are matched by order (by id with
+  /// config::ids_on_the_wire). A command sent
   /// while async_connect is still in progress is written right behind qmp_capabilities (one round
   /// trip fewer for a one-shot client) and fails with the connect's error if that fails; the
   /// connect's handler still completes first. Before async_connect: error::not_connected.

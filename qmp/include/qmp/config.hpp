@@ -35,6 +35,12 @@ struct config {
   std::size_t max_queued_events = 100000;
   /// Optional debug transcript of every message (see direction).
   transcript_sink transcript;
+  /// false (the default): commands go without an "id" and replies are matched to them by order.
+  /// QEMU runs one monitor's commands one at a time and answers them in the order they came (out
+  /// of band execution, which would reorder, is never negotiated), and it answers a command that
+  /// carries an id ~40 µs later than one without (qemu 7.2; qmp/BENCHMARKS.md). true: every
+  /// command carries its call id and replies are matched by it (for a peer that reorders).
+  bool ids_on_the_wire = false;
 };
 
 }  // namespace qmp

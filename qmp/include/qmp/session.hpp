@@ -12,9 +12,12 @@
 //  - commands may be sent before that reply (pipelining): they are written right behind
 //    qmp_capabilities, which QEMU runs first as it runs one client's commands in order, so a
 //    one-shot client saves a round trip; if negotiation fails, the session fails and so do they;
-//  - replies are matched to pending commands by id; a reply whose id is not pending (unknown,
-//    cancelled, timed out) is noted in the transcript and dropped; an error or a return without id,
-//    invalid JSON and non-objects are protocol errors and end the session.
+//  - replies are matched to pending commands by order (the default: commands are written without
+//    an "id", see config::ids_on_the_wire) or, when a reply has one, by id; a reply whose command
+//    is no longer pending (cancelled, timed out) is noted in the transcript and dropped, as is one
+//    with an unknown id; with ids on the wire, an error or a return without id is a protocol error
+//    (qemu's answer to a command it could not parse); a reply with no command outstanding, invalid
+//    JSON and non-objects are protocol errors too, and end the session.
 // Once failed, the session ignores further input; failure is reported once, as the last output.
 //
 // Threading: not thread-safe. Lifetime: none beyond the object. Errors: never throws on input
@@ -67,7 +70,8 @@ class session {
       std::variant<greeting_received, ready_reached, reply_received, event_received, failed>;
 
   explicit session(std::size_t max_message_size = config{}.max_message_size,
-                   transcript_sink transcript = {});
+                   transcript_sink transcript = {},
+                   bool ids_on_the_wire = config{}.ids_on_the_wire);
 
   state current_state() const noexcept { return state_; }
 
@@ -82,7 +86,8 @@ class session {
   /// Takes the next output, in the order the messages arrived.
   std::optional<output> next_output();
 
-  /// Queues `{"execute": command, "arguments": args, "id": N}` for writing and returns N.
+  /// Queues `{"execute": command, "arguments": args}` (with `"id": N` when ids are on the wire)
+  /// for writing and returns N, the call's id either way.
   /// `args` null means no arguments. Before the greeting the command is held, then written right
   /// behind qmp_capabilities; while negotiating it follows qmp_capabilities. Precondition: not
   /// failed.
@@ -118,7 +123,9 @@ class session {
   std::string write_buffer_;        // serialized lines not yet taken
   std::vector<held_command> held_;  // sent before the greeting, written behind qmp_capabilities
   std::deque<output> outputs_;
-  std::unordered_set<call_id> pending_;
+  std::unordered_set<call_id> pending_;  // sent, not answered, not abandoned
+  std::deque<call_id> in_order_;         // every command written and not answered, in wire order
+  bool ids_on_the_wire_;
   // qmp_capabilities is always id 1, even when commands were sent before the greeting.
   static constexpr call_id capabilities_id_ = 1;
   call_id next_id_ = 2;

@@ -99,7 +99,9 @@ void fault_connection::handshake() {
 }
 
 std::string fault_connection::reply_to(const nlohmann::json& cmd, const nlohmann::json& value) {
-  return nlohmann::json{{"return", value}, {"id", cmd.at("id")}}.dump() + "\r\n";
+  nlohmann::json reply = {{"return", value}};
+  if (auto id = cmd.find("id"); id != cmd.end()) reply["id"] = *id;  // as qemu: only if it had one
+  return reply.dump() + "\r\n";
 }
 
 bool fault_connection::wait_closed() {

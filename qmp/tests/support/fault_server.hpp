@@ -34,7 +34,8 @@ class fault_connection {
   nlohmann::json read_message();
   /// Greeting, read qmp_capabilities, answer it. Returns nothing; throws when the client differs.
   void handshake();
-  /// Answers command `cmd` (a parsed message) with `{"return": value, "id": cmd.id}` + "\r\n".
+  /// Answers command `cmd` (a parsed message) with `{"return": value, "id": cmd.id}` + "\r\n"
+  /// (without "id" when the command had none, as qemu does).
   static std::string reply_to(const nlohmann::json& cmd, const nlohmann::json& value);
   /// Blocks until the client closes its end (bounded). Returns false on timeout.
   bool wait_closed();
