@@ -20,7 +20,7 @@ if [ -z "${MDEVRUN_SYSTEMD_TEST_NS:-}" ]; then
 fi
 
 tmp=$(mktemp -d /tmp/mdevrun-sd.XXXXXX)
-journald= manager=
+journald= manager= cg=
 cleanup() {
   # The manager stops what still runs (the unit's own orderly stop), then anything of this run
   # that survived is killed: its argv names the temp folder.
@@ -32,6 +32,8 @@ cleanup() {
   pkill -KILL -f "$tmp" 2>/dev/null
   [ -n "$journald" ] && kill -KILL "$journald" 2>/dev/null
   wait 2>/dev/null
+  # The manager's cgroups (its own and the units' below it) are the host's: removed, deepest first.
+  [ -n "$cg" ] && [ -d "$cg" ] && find "$cg" -depth -type d -exec rmdir {} + 2>/dev/null
   umount /run 2>/dev/null
   rm -rf "$tmp"
 }
@@ -44,6 +46,22 @@ finish() { echo "$passed passed, $failed failed"; [ $failed -eq 0 ]; exit; }
 # A private /run (a fresh root may have no /run/systemd to mount on): the host's is untouched.
 mount -t tmpfs -o mode=755 tmpfs /run && mkdir -p /run/systemd/system /run/log ||
   { bad "a private /run"; finish; }
+# systemd needs a cgroup hierarchy: cgroup2 on /sys/fs/cgroup, or v1's name=systemd below it. A
+# chroot (the fresh-root check) has /sys without its cgroup mounts: mount them in this namespace.
+if [ "$(stat -f -c %T /sys/fs/cgroup 2>/dev/null)" = cgroup2fs ]; then
+  hierarchy=/sys/fs/cgroup
+else
+  hierarchy=/sys/fs/cgroup/systemd
+  if [ "$(stat -f -c %T "$hierarchy" 2>/dev/null)" != cgroupfs ]; then
+    mount -t tmpfs -o mode=755 tmpfs /sys/fs/cgroup && mkdir -p "$hierarchy" &&
+      mount -t cgroup -o none,name=systemd cgroup "$hierarchy" ||
+      { bad "no cgroup hierarchy for systemd, and none could be mounted"; finish; }
+  fi
+fi
+# The manager runs in a cgroup of its own: started in the hierarchy's root, systemd moves every
+# process of that cgroup (the host's pid 1 included) into its init.scope.
+cg=$hierarchy/mdevrun-systemd-test-$$
+mkdir "$cg" || { bad "cannot create the cgroup $cg"; cg=; finish; }
 # Volatile: the journal stays in the private /run, never in the host's /var/log/journal.
 mkdir -p /run/systemd/journald.conf.d &&
   printf '[Journal]\nStorage=volatile\n' >/run/systemd/journald.conf.d/mdevrun-test.conf
@@ -75,7 +93,8 @@ export MDEVRUN_RUNTIME_DIR=$tmp/run MDEVRUN_STATE_DIR=$tmp/state MDEVRUN_SYSFS_R
   MDEVRUN_SYSTEM_CONFIG_DIR=$tmp/etc
 PATH=$prefix/bin:$PATH
 
-/lib/systemd/systemd --user >"$tmp/manager.log" 2>&1 &
+sh -c 'echo $$ >"$1/cgroup.procs" && exec /lib/systemd/systemd --user' _ "$cg" \
+  >"$tmp/manager.log" 2>&1 &
 manager=$!
 for _ in $(seq 100); do
   [ "$(systemctl --user is-system-running 2>/dev/null)" = running ] && break
