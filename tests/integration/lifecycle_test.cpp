@@ -1680,6 +1680,19 @@ class Console : public Lifecycle {
     return file;
   }
 
+  // Appends what a `mdevrun console` child prints to `said` until it says it is attached, for at
+  // most `polls` polls of 50 ms.
+  static void read_until_attached(Child& console, std::string& said, int polls) {
+    for (int i = 0; i < polls && said.find("Ctrl-] leaves") == std::string::npos; ++i) {
+      pollfd p{console.output().get(), POLLIN, 0};
+      if (::poll(&p, 1, 50) <= 0) continue;
+      char buf[1024];
+      const ssize_t n = ::read(p.fd, buf, sizeof buf);
+      if (n <= 0) break;
+      said.append(buf, static_cast<std::size_t>(n));
+    }
+  }
+
   bool wait_for_log(const std::string& marker, std::chrono::seconds bound) {
     const auto deadline = std::chrono::steady_clock::now() + bound;
     while (std::chrono::steady_clock::now() < deadline) {
@@ -1769,14 +1782,7 @@ TEST_F(Console, SupervisorKilledWhileAttachedLeavesNothing) {
   UniqueFd typing(::open(fifo.c_str(), O_WRONLY | O_CLOEXEC));  // open until the end
   ASSERT_TRUE(typing);
   std::string said;
-  for (int i = 0; i < 100 && said.find("Ctrl-] leaves") == std::string::npos; ++i) {
-    pollfd p{console.output().get(), POLLIN, 0};
-    if (::poll(&p, 1, 50) <= 0) continue;
-    char buf[1024];
-    const ssize_t n = ::read(p.fd, buf, sizeof buf);
-    if (n <= 0) break;
-    said.append(buf, static_cast<std::size_t>(n));
-  }
+  read_until_attached(console, said, 100);
   ASSERT_NE(said.find("connected to lc's serial console"), std::string::npos) << said;
   const auto state = load_state(dir_ / "run/lc/state.json");
   ASSERT_TRUE(state && state->supervisor_pid);
@@ -1808,14 +1814,7 @@ TEST_F(Console, AKilledClientFreesItAndAKilledQemuEndsTheNextOne) {
     Child c =
         spawn({"sh", "-c", "exec '" + kMdevrun + "' console lc <'" + fifo.string() + "'"}, piped);
     if (!typing) typing = UniqueFd(::open(fifo.c_str(), O_WRONLY | O_CLOEXEC));
-    for (int i = 0; i < 200 && said.find("Ctrl-] leaves") == std::string::npos; ++i) {
-      pollfd p{c.output().get(), POLLIN, 0};
-      if (::poll(&p, 1, 50) <= 0) continue;
-      char buf[1024];
-      const ssize_t n = ::read(p.fd, buf, sizeof buf);
-      if (n <= 0) break;
-      said.append(buf, static_cast<std::size_t>(n));
-    }
+    read_until_attached(c, said, 200);
     return c;
   };
   std::string first_said;
