@@ -34,7 +34,8 @@ struct InstanceState {
 /// cannot be read or is not a valid state file.
 std::optional<InstanceState> load_state(const std::filesystem::path& path);
 
-/// Writes `state` to `path` atomically (mode 0600): a temp file in the same folder, fsync, rename.
+/// Writes `state` to `path` atomically (mode 0600): a temp file in the same folder, then rename
+/// (no fsync: nothing the state describes survives a power loss; see state_file.cpp).
 /// Throws Error(failure) naming the file on failure (and leaves no temp file behind).
 void save_state(const std::filesystem::path& path, const InstanceState& state);
 

@@ -1,6 +1,6 @@
 // Lifecycle benchmarks, each against a baseline measured in the same run on the same qemu args:
 //   start:  `mdevrun start --detach` until it returns (qemu ready) vs exec of the same qemu argv
-//           plus a minimal client that waits for the qmp_capabilities reply;  target ratio <= 1.10
+//           plus a minimal client that waits for the qmp_capabilities reply;  target ratio <= 1.05
 //   unplug: whole-process `mdevrun unplug NAME tablet0` vs a minimal client doing device_del and
 //           waiting for DEVICE_DELETED (usb-tablet: completes without a guest); target <= +5 ms
 //   rss:    the supervisor's peak RSS (VmHWM) while the VM runs;                  target <= 8 MiB
@@ -288,7 +288,7 @@ int main(int argc, char** argv) {
   const double unplug = median(t_unplug), bare = median(t_bare);
   std::printf(
       "start --detach to ready  %8.1f ms   raw qemu to capabilities %8.1f ms   ratio %.2f "
-      "(target <= 1.10)\n",
+      "(target <= 1.05)\n",
       start, raw, start / raw);
   std::printf(
       "mdevrun unplug           %8.1f ms   bare device_del client    %8.1f ms   +%.1f ms "
