@@ -4,6 +4,7 @@
 
 #include "base/pci_address.hpp"
 #include "profile/profile_choices.hpp"
+#include "qemu/boot_order.hpp"
 #include "qemu/qemu_cmdline.hpp"
 
 namespace mdevrun {
@@ -55,7 +56,7 @@ class XmlBuilder {
     cpu();
     line(1, "<devices>");
     line(2, "<emulator>" + xml_escape(emulator_.string()) + "</emulator>");
-    boot_order();
+    boot_ = boot_indexes(p_);  // mdevrun's bootindex is what <boot order> becomes
     cdrom();
     for (std::size_t i = 0; i < p_.disks.size(); ++i) disk(p_.disks[i], i);
     for (std::size_t i = 0; i < p_.network.size(); ++i) nic(p_.network[i], i);
@@ -159,28 +160,8 @@ class XmlBuilder {
     line(3, "<target" + attr("dev", target) + attr("bus", bus) + "/>");
     if (d.read_only) line(3, "<readonly/>");
     if (d.snapshot) line(3, "<transient/>");  // writes go to an overlay deleted on shutdown
-    if (disk_boot_) boot(disk_boot_ + static_cast<int>(index));
+    if (boot_.disk(index)) boot(boot_.disk(index));
     line(2, "</disk>");
-  }
-
-  // mdevrun's bootindex per device, which is what libvirt's <boot order> becomes: the profile's
-  // order, "disk" covering every disk in turn.
-  void boot_order() {
-    int next = 1;
-    for (const BootDevice d : p_.boot) {
-      switch (d) {
-        case BootDevice::cdrom:
-          cdrom_boot_ = next++;
-          break;
-        case BootDevice::disk:
-          disk_boot_ = next;
-          next += static_cast<int>(p_.disks.size());
-          break;
-        case BootDevice::network:
-          nic_boot_ = next++;
-          break;
-      }
-    }
   }
 
   void boot(int order) { line(3, "<boot" + attr("order", std::to_string(order)) + "/>"); }
@@ -196,7 +177,7 @@ class XmlBuilder {
     line(3, "<target" + attr("dev", q35 ? disk_name("sd", sd_++) : disk_name("hd", ide_++)) +
                 attr("bus", q35 ? "sata" : "ide") + "/>");
     line(3, "<readonly/>");
-    if (cdrom_boot_) boot(cdrom_boot_);
+    if (boot_.cdrom) boot(boot_.cdrom);
     line(2, "</disk>");
   }
 
@@ -220,7 +201,7 @@ class XmlBuilder {
       line(3, comment("hostfwd " + fwd +
                       " is not mapped: libvirt's user (slirp) interface has no port forwarding; "
                       "use the passt backend's <portForward> or a bridge"));
-    if (nic_boot_ && index == 0) boot(nic_boot_);  // mdevrun boots from the first NIC only
+    if (boot_.nic(index)) boot(boot_.nic(index));  // mdevrun boots from the first NIC only
     line(2, "</interface>");
   }
 
@@ -503,8 +484,7 @@ class XmlBuilder {
       args.insert(args.end(), {"-drive", opt});
       const std::string dev = "mdevrun-disk" + std::to_string(index);
       std::string device = "nvme,id=" + dev + ",drive=" + drive + ",serial=" + dev;
-      if (disk_boot_)
-        device += ",bootindex=" + std::to_string(disk_boot_ + static_cast<int>(index));
+      if (boot_.disk(index)) device += ",bootindex=" + std::to_string(boot_.disk(index));
       args.insert(args.end(), {"-device", device});
     }
     for (const auto& spec : p_.devices) {
@@ -569,7 +549,7 @@ class XmlBuilder {
   std::vector<std::size_t> nvme_;
   std::vector<std::size_t> usb_by_port_;  // usb.host entries without vendor:product
   int virtio_ = 0, ide_ = 0, sd_ = 0;
-  int cdrom_boot_ = 0, disk_boot_ = 0, nic_boot_ = 0;  // 0: no <boot order>
+  BootIndexes boot_;
   bool scsi_controller_ = false;
 };
 

@@ -1,6 +1,7 @@
 #include "qemu/qemu_cmdline.hpp"
 
 #include "profile/profile_choices.hpp"
+#include "qemu/boot_order.hpp"
 
 namespace mdevrun {
 namespace {
@@ -84,7 +85,7 @@ class ArgvBuilder {
     agent();
     audio();
     for (std::size_t i = 0; i < p_.shares.size(); ++i) share(p_.shares[i], i);
-    boot_order();
+    boot_ = boot_indexes(p_);
     cdrom();
     for (std::size_t i = 0; i < p_.disks.size(); ++i) disk(p_.disks[i], i);
     for (std::size_t i = 0; i < p_.network.size(); ++i) nic(p_.network[i], i);
@@ -190,32 +191,13 @@ class ArgvBuilder {
     add("-device", dev);
   }
 
-  // bootindex per device, in the profile's order; "disk" covers every disk, in order.
-  void boot_order() {
-    int next = 1;
-    for (const BootDevice d : p_.boot) {
-      switch (d) {
-        case BootDevice::cdrom:
-          cdrom_bootindex_ = next++;
-          break;
-        case BootDevice::disk:
-          disk_bootindex_ = next;
-          next += static_cast<int>(p_.disks.size());
-          break;
-        case BootDevice::network:
-          nic_bootindex_ = next++;
-          break;
-      }
-    }
-  }
-
   void cdrom() {
     if (!p_.cdrom) return;
     std::string drive = "file=" + escape_option_value(p_.cdrom->string());
     drive += ",format=raw,if=none,id=mdevrun-cdrom-drive,media=cdrom,readonly=on";
     add("-drive", drive);
     std::string dev = "ide-cd,id=mdevrun-cdrom,drive=mdevrun-cdrom-drive";
-    if (cdrom_bootindex_) dev += ",bootindex=" + std::to_string(cdrom_bootindex_);
+    if (boot_.cdrom) dev += ",bootindex=" + std::to_string(boot_.cdrom);
     add("-device", dev);
   }
 
@@ -303,8 +285,7 @@ class ArgvBuilder {
     std::string dev = std::string(disk_driver(d)) + ",id=" + dev_id + ",drive=" + drive_id;
     if (d.interface == DiskInterface::scsi) dev += ",bus=mdevrun-scsi0.0";
     if (d.interface == DiskInterface::nvme) dev += ",serial=" + dev_id;
-    if (disk_bootindex_)
-      dev += ",bootindex=" + std::to_string(disk_bootindex_ + static_cast<int>(i));
+    if (boot_.disk(i)) dev += ",bootindex=" + std::to_string(boot_.disk(i));
     add("-device", dev);
   }
 
@@ -326,7 +307,7 @@ class ArgvBuilder {
     add("-netdev", netdev);
     std::string dev = n.model + ",id=mdevrun-nic" + std::to_string(i) + ",netdev=" + netdev_id;
     if (n.mac) prop(dev, "mac", *n.mac);
-    if (nic_bootindex_ && i == 0) dev += ",bootindex=" + std::to_string(nic_bootindex_);
+    if (boot_.nic(i)) dev += ",bootindex=" + std::to_string(boot_.nic(i));
     add("-device", dev);
   }
 
@@ -337,7 +318,7 @@ class ArgvBuilder {
   std::vector<std::string> argv_;
   int chassis_ = 0;
   bool scsi_controller_ = false;
-  int cdrom_bootindex_ = 0, disk_bootindex_ = 0, nic_bootindex_ = 0;  // 0: none
+  BootIndexes boot_;
 };
 
 }  // namespace
