@@ -1,6 +1,7 @@
 // Lifecycle benchmarks, each against a baseline measured in the same run on the same qemu args:
 //   start:  `mdevrun start --detach` until it returns (qemu ready) vs exec of the same qemu argv
 //           plus a minimal client that waits for the qmp_capabilities reply;  target ratio <= 1.05
+//           (printed both as the ratio of the medians and as the median of each run's pair)
 //   unplug: whole-process `mdevrun unplug NAME tablet0` vs a minimal client doing device_del and
 //           waiting for DEVICE_DELETED (usb-tablet: completes without a guest); target <= +5 ms
 //   rss:    the supervisor's peak RSS (VmHWM) while the VM runs;                  target <= 8 MiB
@@ -285,11 +286,17 @@ int main(int argc, char** argv) {
     return 1;
   }
   const double start = median(t_start), raw = median(t_raw);
+  // Each start is measured right after its raw baseline: the median of those pairs' ratios
+  // cancels load that drifts over the run, which the ratio of the two medians does not.
+  std::vector<double> pair_ratio;
+  for (std::size_t i = 0; i < std::min(t_start.size(), t_raw.size()); ++i)
+    pair_ratio.push_back(t_start[i] / t_raw[i]);
+  const double paired = median(pair_ratio);
   const double unplug = median(t_unplug), bare = median(t_bare);
   std::printf(
-      "start --detach to ready  %8.1f ms   raw qemu to capabilities %8.1f ms   ratio %.2f "
-      "(target <= 1.05)\n",
-      start, raw, start / raw);
+      "start --detach to ready  %8.1f ms   raw qemu to capabilities %8.1f ms   ratio %.2f, "
+      "paired %.2f (target <= 1.05)\n",
+      start, raw, start / raw, paired);
   std::printf(
       "mdevrun unplug           %8.1f ms   bare device_del client    %8.1f ms   +%.1f ms "
       "(target <= +5 ms)\n",
@@ -313,7 +320,7 @@ int main(int argc, char** argv) {
       cli, socat, cli / socat);
   std::printf("(%d runs, medians)\n", runs);
   // CI fails only on a wide miss: these machines are noisy; the README reports the real figures.
-  const bool wide_miss = start / raw > 1.5 || unplug - bare > 25 ||
+  const bool wide_miss = paired > 1.5 || unplug - bare > 25 ||
                          std::max(rss_kib, rss10_kib) > 12 * 1024 || mux - direct_no_id > 250 ||
                          cli / socat > 1.0;
   return wide_miss ? 1 : 0;
