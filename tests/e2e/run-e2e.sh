@@ -52,7 +52,7 @@ phases+=("build mdevrun|$(since "$t")|build/release, incremental")
 say "Building the test VM image: Debian's kernel + vfio/mdev + the sample mdev drivers mtty, mdpy
    and mbochs (built from Debian's linux-source), qemu, a tiny busybox guest (its own small kernel,
    from the same source), mdevrun and the test (cached in $CACHE; the first build downloads ~200 MB
-   of Debian packages and compiles the guest kernel, ~5 min on 2 cores)"
+   of Debian packages and compiles the guest kernel, ~3 min on 2 cores)"
 t=$EPOCHREALTIME
 stage=$CACHE/e2e-extra
 rm -rf "$stage"; mkdir -p "$stage"
