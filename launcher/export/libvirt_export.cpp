@@ -56,7 +56,6 @@ class XmlBuilder {
     cpu();
     line(1, "<devices>");
     line(2, "<emulator>" + xml_escape(emulator_.string()) + "</emulator>");
-    boot_ = boot_indexes(p_);  // mdevrun's bootindex is what <boot order> becomes
     cdrom();
     for (std::size_t i = 0; i < p_.disks.size(); ++i) disk(p_.disks[i], i);
     for (std::size_t i = 0; i < p_.network.size(); ++i) nic(p_.network[i], i);
@@ -549,7 +548,8 @@ class XmlBuilder {
   std::vector<std::size_t> nvme_;
   std::vector<std::size_t> usb_by_port_;  // usb.host entries without vendor:product
   int virtio_ = 0, ide_ = 0, sd_ = 0;
-  BootIndexes boot_;
+  // mdevrun's bootindex is what <boot order> becomes; after p_, as members start in this order.
+  const BootIndexes boot_ = boot_indexes(p_);
   bool scsi_controller_ = false;
 };
 

@@ -85,7 +85,6 @@ class ArgvBuilder {
     agent();
     audio();
     for (std::size_t i = 0; i < p_.shares.size(); ++i) share(p_.shares[i], i);
-    boot_ = boot_indexes(p_);
     cdrom();
     for (std::size_t i = 0; i < p_.disks.size(); ++i) disk(p_.disks[i], i);
     for (std::size_t i = 0; i < p_.network.size(); ++i) nic(p_.network[i], i);
@@ -318,7 +317,7 @@ class ArgvBuilder {
   std::vector<std::string> argv_;
   int chassis_ = 0;
   bool scsi_controller_ = false;
-  BootIndexes boot_;
+  const BootIndexes boot_ = boot_indexes(p_);  // after p_, as members start in this order
 };
 
 }  // namespace

@@ -14,8 +14,8 @@
 #   config    the .config it was built with
 #   stamp     cache key: source package + version, the fragment, gcc, RECIPE below
 # The last line printed on stdout is the path of vmlinux. A cold build (unpack the ~1.5 GB tree,
-# 10-15 s; compile 955 objects) took 171 s on 2 quiet cores (207 s for the 1049 objects before
-# guest-kernel.config's EXPERT trim; 294-525 s at load 2-5); the tree is deleted afterwards.
+# 10-15 s; compile 955 objects) took 158-194 s on 2 quiet cores (194-224 s for the 1049 objects
+# before guest-kernel.config's EXPERT trim; 294-525 s at load 2-5); the tree is deleted afterwards.
 set -euo pipefail
 
 LOG_TAG=build-kernel
